@@ -1,0 +1,4 @@
+// Every command of the CLI, each registering itself. One line per command.
+export { registerUp } from './up.js';
+export { registerConfig } from './config.js';
+export { registerTrace } from './trace.js';

@@ -1,0 +1,22 @@
+/**
+ * One request of a trace: when it arrived and how long it is. Every trace
+ * reader yields these, with arrivals in seconds relative to the trace's first
+ * request, so the simulator, the forecaster and the replayer share one shape.
+ */
+export interface TraceRequest {
+  /** Seconds since the first request of the trace (the first is 0). */
+  arrivalSeconds: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** Set by readers whose format records failures (BurstGPT: zero response tokens). Failed requests are excluded from stats by default. */
+  failed?: boolean;
+  /** Fields of the source row that the reader kept but pdpilot does not interpret (e.g. Mooncake hash_ids, BurstGPT model). */
+  extra?: Record<string, unknown>;
+}
+
+/** Per-request outcome, as measured by the router or the simulator. */
+export interface RequestOutcome {
+  ttftSeconds: number;
+  /** Time per output token after the first; 0 for single-token outputs. */
+  tpotSeconds: number;
+}
