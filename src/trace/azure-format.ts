@@ -58,7 +58,7 @@ function createAzureParser(): RowParser {
   return {
     unitsPerSecond: NANOS_PER_SECOND,
     parse(line: string): ParsedRow {
-      const [timestamp, context, generated] = csvFields(line, COLUMNS) as [string, string, string];
+      const [timestamp, context, generated] = csvFields(line, COLUMNS);
       const time = parseAzureTimestamp(timestamp);
       const inputTokens = tokenCountFromText(context, 'ContextTokens');
       const outputTokens = tokenCountFromText(generated, 'GeneratedTokens');

@@ -11,9 +11,7 @@ import type { ParsedRow, TraceFormatSpec } from './trace-format.js';
 const COLUMNS = ['Timestamp', 'Model', 'Request tokens', 'Response tokens', 'Total tokens', 'Log Type'] as const;
 
 function parseBurstGptRow(line: string): ParsedRow {
-  const [timestamp, model, request, response, total, logType] = csvFields(line, COLUMNS) as string[] as [
-    string, string, string, string, string, string,
-  ];
+  const [timestamp, model, request, response, total, logType] = csvFields(line, COLUMNS);
   const arrivalUnits = secondsFromText(timestamp, 'Timestamp');
   const inputTokens = tokenCountFromText(request, 'Request tokens');
   const outputTokens = tokenCountFromText(response, 'Response tokens');

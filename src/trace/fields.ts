@@ -49,12 +49,13 @@ export function finiteFromJson(value: unknown, key: string, unit: string): numbe
  * quoted comma shows up as a wrong column count — an error naming the line —
  * rather than being silently misread.
  */
-export function csvFields(line: string, expected: readonly string[]): string[] {
+export function csvFields<Columns extends readonly string[]>(line: string, expected: Columns): { [K in keyof Columns]: string } {
   const fields = line.split(',');
   if (fields.length !== expected.length) {
     throw new RowError(`expected ${expected.length} columns (${expected.join(',')}), got ${fields.length}`);
   }
-  return fields;
+  // Checked just above: one field per expected column.
+  return fields as { [K in keyof Columns]: string };
 }
 
 /** Parses one JSONL line into an object, or says why not. */
