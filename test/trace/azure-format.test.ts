@@ -2,7 +2,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { parseAzureTimestamp } from '../../src/trace/azure-format.js';
 import { openTrace, traceStats } from '../../src/trace/index.js';
-import { azureTrace, collect, readTrace } from './trace-test-helpers.js';
+import { azureTrace, collect, readTrace } from './fixtures/trace-test-helpers.js';
 
 const HEADER = 'TIMESTAMP,ContextTokens,GeneratedTokens';
 

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { openTrace, traceStats } from '../../src/trace/index.js';
-import { collect, readTrace } from './trace-test-helpers.js';
+import { collect, readTrace } from './fixtures/trace-test-helpers.js';
 
 // A BurstGPT sample in the published layout, with two failed requests (0 response tokens).
 const SAMPLE = [

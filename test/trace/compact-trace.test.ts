@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { TraceRequest } from '../../src/domain/request.js';
 import { CompactTrace, compactTrace, openTrace, traceStats } from '../../src/trace/index.js';
-import { azureTrace } from './trace-test-helpers.js';
+import { azureTrace } from './fixtures/trace-test-helpers.js';
 
 t.test('compactTrace packs arrivals and lengths into typed arrays, leaving failed requests out', async (t) => {
   const requests: TraceRequest[] = [

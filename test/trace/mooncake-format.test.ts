@@ -1,7 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { openTrace } from '../../src/trace/index.js';
-import { collect, readTrace } from './trace-test-helpers.js';
+import { collect, readTrace } from './fixtures/trace-test-helpers.js';
 
 const SAMPLE = [
   '{"timestamp": 27482, "input_length": 6955, "output_length": 52, "hash_ids": [46, 47, 48, 49]}',

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { openTrace, traceStats } from '../../src/trace/index.js';
-import { collect, readTrace } from './trace-test-helpers.js';
+import { collect, readTrace } from './fixtures/trace-test-helpers.js';
 
 t.test('reads pdpilot JSONL: t in seconds, optional fields kept in extra, failed understood', async (t) => {
   const dir = t.testdir({

@@ -4,7 +4,7 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { azureTrace, repoRoot } from './trace-test-helpers.js';
+import { azureTrace, repoRoot } from './fixtures/trace-test-helpers.js';
 
 t.test('the shipped CSVs match the sha256 and byte counts of data/traces/README.md', async (t) => {
   const readme = await readFile(join(repoRoot, 'data', 'traces', 'README.md'), 'utf8');

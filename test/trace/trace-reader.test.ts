@@ -1,7 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { detectFormat, openTrace } from '../../src/trace/index.js';
-import { azureTrace, collect, readTrace } from './trace-test-helpers.js';
+import { azureTrace, collect, readTrace } from './fixtures/trace-test-helpers.js';
 
 const FILES = {
   'azure.csv': 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:00:00.0,5,6',

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { azureTrace, repoRoot } from './trace-test-helpers.js';
+import { azureTrace, repoRoot } from './fixtures/trace-test-helpers.js';
 
 function pdpilot(...args: string[]) {
   const run = spawnSync(process.execPath, [join(repoRoot, 'bin', 'pdpilot.js'), ...args], { encoding: 'utf8' });

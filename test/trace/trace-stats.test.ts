@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { TraceRequest } from '../../src/domain/request.js';
 import { openTrace, traceStats } from '../../src/trace/index.js';
-import { azureTrace } from './trace-test-helpers.js';
+import { azureTrace } from './fixtures/trace-test-helpers.js';
 
 // Every figure of ../shared/traces/README.md (copied in data/traces/README.md)
 // that the stats JSON carries, to the precision the README prints.

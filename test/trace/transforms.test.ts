@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { TraceRequest } from '../../src/domain/request.js';
 import { compactTrace, concatTraces, openTrace, scaleRate, sliceTime, superposeTraces, traceStats } from '../../src/trace/index.js';
-import { azureTrace, collect } from './trace-test-helpers.js';
+import { azureTrace, collect } from './fixtures/trace-test-helpers.js';
 
 const at = (...arrivals: number[]): TraceRequest[] =>
   arrivals.map((arrivalSeconds, i) => ({ arrivalSeconds, inputTokens: 100 + i, outputTokens: 10 + i }));
