@@ -303,7 +303,7 @@ export const ConfigSchema = Type.Object(
       {
         logLevel: oneOf(LOG_LEVELS, { default: 'info', description: 'Least severe level of log line written (pino levels).' }),
       },
-      'Logging.',
+      'Logging of the daemon.',
     ),
   },
   { additionalProperties: false, description: 'pdpilot daemon config.' },
