@@ -3,6 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import { InputError } from '../domain/errors.js';
 import { ColocatedParamsSchema, ColocatedPolicy } from './colocated.js';
 import { parseParams } from './params.js';
+import { ReactiveParamsSchema, ReactivePolicy } from './reactive.js';
 import type { Policy } from './policy.js';
 import { StaticParamsSchema, StaticPolicy } from './static.js';
 
@@ -36,6 +37,11 @@ const ENTRIES = {
     description: "a fixed split chosen by the caller's search over all splits (DistServe)",
     create: (p) => new StaticPolicy(p, 'static-best'),
     required: ['prefill', 'decode'],
+  }),
+  reactive: entry({
+    schema: ReactiveParamsSchema,
+    description: "Dynamo's load-based planner: prefill queue and decode KV thresholds, ±1 per interval",
+    create: (p) => new ReactivePolicy(p),
   }),
   colocated: entry({
     schema: ColocatedParamsSchema,
