@@ -30,3 +30,17 @@ export function context(prefill: number, decode: number, over: Partial<PolicyCon
     ...over,
   };
 }
+
+/**
+ * A profile with round numbers for hand computation: prefill `prefillMsPerToken`
+ * ms per prompt token; decode step `decodeBaseMs` + `decodeMsPerRequest`·batch ms.
+ */
+export function roundProfile(prefillMsPerToken: number, decodeBaseMs: number, decodeMsPerRequest: number, kvCapacityTokens: number) {
+  const decode: [number, number, number] = [decodeBaseMs, 0, decodeMsPerRequest];
+  return {
+    ...profile,
+    prefillMs: [0, prefillMsPerToken, 0] as [number, number, number],
+    decodeMs: { smallBatch: decode, largeBatch: decode, thresholdBatch: 100_000 },
+    kvCapacityTokens,
+  };
+}
