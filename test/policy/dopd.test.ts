@@ -1,6 +1,6 @@
 import t from 'tap';
 import { DopdPolicy } from '../../src/policy/dopd.js';
-import { context, forecastOf, roundProfile } from './helpers.js';
+import { context, forecastOf, roundProfile } from './fixtures/helpers.js';
 
 // Prefill 1 ms/token, decode step a constant 10 ms, 10,000 KV tokens.
 const profile = roundProfile(1, 10, 0, 10_000);

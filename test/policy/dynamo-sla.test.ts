@@ -1,6 +1,6 @@
 import t from 'tap';
 import { DynamoSlaPolicy } from '../../src/policy/dynamo-sla.js';
-import { context, forecastOf, roundProfile } from './helpers.js';
+import { context, forecastOf, roundProfile } from './fixtures/helpers.js';
 
 // Prefill 1 ms/token (1,000 tokens/s per instance); decode step 10 + 1·batch ms; KV large enough that TPOT binds.
 const profile = roundProfile(1, 10, 1, 1_000_000);

@@ -2,7 +2,7 @@ import t from 'tap';
 import type { LoadSample } from '../../src/domain/load.js';
 import { OraclePolicy, splitPressure } from '../../src/policy/oracle.js';
 import { decodeInstanceRate, prefillInstanceRate } from '../../src/policy/phase-capacity.js';
-import { context, forecastOf, profile, slo } from './helpers.js';
+import { context, forecastOf, profile, slo } from './fixtures/helpers.js';
 
 const sample = (rps: number, inputMean: number, outputMean: number): LoadSample => ({
   startSeconds: 660,

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { decodeInstanceRate, prefillInstanceRate } from '../../src/policy/phase-capacity.js';
 import { md1WaitQuantileSeconds } from '../../src/perf/queueing.js';
-import { roundProfile } from './helpers.js';
+import { roundProfile } from './fixtures/helpers.js';
 
 t.test('prefill: the largest rate whose TTFT percentile meets the SLO', async (t) => {
   const profile = roundProfile(1, 10, 1, 1_000_000);
