@@ -57,11 +57,11 @@ export interface BandParams {
   bandQuantile?: number;
   /** How many recent one-step errors the band is taken from, in intervals. Default 60. */
   residualWindowIntervals?: number;
-  /** Smoothing of the request-weighted length figures (see RequestWeightedLengths). Default 0.3. */
+  /** Smoothing of the request-weighted length figures (see RequestWeightedLengths). Default 0.5, the rate smoothers' weight: lengths drift within minutes on a smooth service (conv) and are noisy per interval on a bursty one (code), and neither extreme serves both. */
   lengthAlpha?: number;
 }
 
-export const BAND_DEFAULTS = { bandQuantile: 0.9, residualWindowIntervals: 60, lengthAlpha: 0.3 } as const;
+export const BAND_DEFAULTS = { bandQuantile: 0.9, residualWindowIntervals: 60, lengthAlpha: 0.5 } as const;
 
 /**
  * What every shipped forecaster shares: sample checks, the fixed interval,
