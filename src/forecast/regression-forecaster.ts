@@ -176,8 +176,10 @@ function fit(x: number[][], y: number[][]): Fit | undefined {
     for (const row of x) squares += ((row[j] as number) - centre) ** 2;
     const spread = Math.sqrt(squares / x.length);
     centres.push(centre);
-    // A constant feature centres to a zero column; its weight then comes out 0 (the fit's SVD drops it).
-    scales.push(spread > 0 ? spread : 1);
+    // A constant feature centres to a (near-)zero column and its weight comes out 0 (the fit's SVD
+    // drops it). Rounding leaves a spread of ~1e-13 on a constant column; dividing by that would
+    // blow rounding noise up into a feature, so a spread that small relative to the values counts as none.
+    scales.push(spread > 1e-9 * Math.max(1, Math.abs(centre)) ? spread : 1);
   }
   const standardised = x.map((row) => standardise(row, centres, scales));
   const model = new MultivariateLinearRegression(standardised, y, { intercept: true, statistics: false });
