@@ -9,8 +9,11 @@ export interface Band {
 
 /**
  * Expected load over the next `horizonSeconds`. Rates are per second; length
- * figures are per request. When the recent past is idle the forecast is zero
- * load with zero lengths, never NaN.
+ * figures are per request. Never NaN: before any traffic has been seen the
+ * forecast is zero load with zero lengths; after an idle gap the rate reads
+ * 0 while the lengths are those of the last non-idle intervals (what the
+ * next request will most likely look like), so a policy sizing for a burst
+ * that ends the gap is not told prompts are 0 tokens long.
  */
 export interface LoadForecast {
   horizonSeconds: number;
@@ -32,24 +35,5 @@ export interface Forecaster {
   forecast(horizonSeconds: number): LoadForecast;
 }
 
-/** Forecasts that the next horizon looks like the last interval: the baseline every other model must beat. */
-export class LastValueForecaster implements Forecaster {
-  readonly name = 'last-value';
-  private last: LoadSample | undefined;
-
-  observe(sample: LoadSample): void {
-    this.last = sample;
-  }
-
-  forecast(horizonSeconds: number): LoadForecast {
-    const s = this.last;
-    const rate = s && s.intervalSeconds > 0 ? s.requests / s.intervalSeconds : 0;
-    return {
-      horizonSeconds,
-      requestsPerSecond: { mean: rate, low: rate, high: rate },
-      inputMean: s?.inputMean ?? 0,
-      inputSecondMoment: s?.inputSecondMoment ?? 0,
-      outputMean: s?.outputMean ?? 0,
-    };
-  }
-}
+// The baseline lives in its own file like every other model; exported here as before.
+export { LastValueForecaster } from './last-value-forecaster.js';

@@ -3,3 +3,4 @@ export { registerUp } from './up.js';
 export { registerConfig } from './config.js';
 export { registerTrace } from './trace.js';
 export { registerPlan } from './plan.js';
+export { registerForecast } from './forecast.js';

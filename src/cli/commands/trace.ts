@@ -1,5 +1,9 @@
 import { Option, type Command } from 'commander';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import { openTrace, TRACE_FORMATS, traceStats, type TraceFormat, type TraceStats, type TokenStats } from '../../trace/index.js';
+import { InputError } from '../../domain/errors.js';
+import { isMixShape, MIX_SHAPES, mixedTraceLine, shiftingMix, type MixShape } from '../../trace/mix.js';
 import { action, writeJson } from '../run.js';
 
 interface StatsFlags {
@@ -20,6 +24,63 @@ export function registerTrace(program: Command): void {
     .option('--lenient', 'skip bad rows and count them instead of stopping at the first')
     .option('--include-failed', 'count failed requests (BurstGPT rows with 0 response tokens) in the stats')
     .action(action((file: string, flags: StatsFlags) => traceStatsCommand(file, flags)));
+  trace
+    .command('mix')
+    .description('superpose the code and conv traces with a shifting mix (conv-heavy → code-heavy → conv-heavy), written as pdpilot JSONL with a "class" field')
+    .requiredOption('--code <file>', 'the code-class trace (any readable format)')
+    .requiredOption('--conv <file>', 'the conv-class trace (any readable format)')
+    .addOption(new Option('--shape <shape>', 'how the code share moves over a period').choices(MIX_SHAPES).makeOptionMandatory())
+    .requiredOption('--period <seconds>', 'seconds of one conv-heavy → code-heavy → conv-heavy cycle')
+    .requiredOption('--out <file>', 'where to write the mixed trace (pdpilot JSONL)')
+    .option('--seed <n>', 'seed of the deterministic thinning', '1')
+    .option('--floor <fraction>', 'keep probability of a class at its lowest (0..1)', '0.1')
+    .action(action((flags: MixFlags) => traceMixCommand(flags)));
+}
+
+interface MixFlags {
+  code: string;
+  conv: string;
+  shape: MixShape;
+  period: string;
+  out: string;
+  seed: string;
+  floor: string;
+}
+
+async function traceMixCommand(flags: MixFlags): Promise<void> {
+  const periodSeconds = Number(flags.period);
+  if (flags.period.trim() === '' || !(periodSeconds > 0) || !Number.isFinite(periodSeconds)) {
+    throw new InputError('--period', `expected a positive number of seconds, got ${JSON.stringify(flags.period)}`);
+  }
+  const seed = Number(flags.seed);
+  if (flags.seed.trim() === '' || !Number.isSafeInteger(seed)) throw new InputError('--seed', `expected an integer, got ${JSON.stringify(flags.seed)}`);
+  const floor = Number(flags.floor);
+  if (flags.floor.trim() === '' || !(floor >= 0 && floor <= 1)) throw new InputError('--floor', `expected a fraction within 0..1, got ${JSON.stringify(flags.floor)}`);
+  if (!isMixShape(flags.shape)) throw new InputError('--shape', `expected one of ${MIX_SHAPES.join(', ')}`);
+  // Conv first: the mix starts and ends conv-heavy and is code-heavy mid-period.
+  const mixed = shiftingMix(
+    { trace: await openTrace(flags.conv), tag: 'conv' },
+    { trace: await openTrace(flags.code), tag: 'code' },
+    { shape: flags.shape, periodSeconds, seed, floor },
+  );
+  const out = createWriteStream(flags.out);
+  // An unwritable --out (missing folder, permissions) is bad input, reported like an unreadable trace.
+  const failed = once(out, 'error').then(([error]: Error[]) => {
+    throw new InputError(flags.out, `cannot write: ${error?.message}`);
+  });
+  const counts = new Map<string, number>();
+  const write = async () => {
+    for await (const request of mixed) {
+      const tag = String(request.extra?.tag);
+      counts.set(tag, (counts.get(tag) ?? 0) + 1);
+      if (!out.write(mixedTraceLine(request))) await once(out, 'drain');
+    }
+    out.end();
+    await once(out, 'finish');
+  };
+  await Promise.race([write(), failed]);
+  const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  process.stdout.write(`wrote ${total} requests (conv ${counts.get('conv') ?? 0}, code ${counts.get('code') ?? 0}) to ${flags.out}\n`);
 }
 
 async function traceStatsCommand(path: string, flags: StatsFlags): Promise<void> {
