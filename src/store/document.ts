@@ -122,6 +122,7 @@ export const HistorySchema = Type.Object(
 const FlipStateSchema = Type.Union(
   (['pending', 'draining', 'switching', 'done', 'failed', 'rolled-back'] as const).map((s) => Type.Literal(s)),
 );
+const FlipTransitionSchema = Type.Object({ state: FlipStateSchema, atIso: IsoTime, message: Type.Optional(Type.String()) }, Strict);
 const FlipSchema = Type.Object(
   {
     id: Id,
@@ -130,10 +131,7 @@ const FlipSchema = Type.Object(
     state: FlipStateSchema,
     createdIso: IsoTime,
     updatedIso: IsoTime,
-    transitions: Type.Array(
-      Type.Object({ state: FlipStateSchema, atIso: IsoTime, message: Type.Optional(Type.String()) }, Strict),
-      { minItems: 1 },
-    ),
+    transitions: Type.Array(FlipTransitionSchema, { minItems: 1 }),
   },
   Strict,
 );
@@ -233,6 +231,8 @@ export const checkHistory = TypeCompiler.Compile(HistorySchema);
 export const checkNewConfigRevision = TypeCompiler.Compile(NewConfigRevisionSchema);
 export const checkDailySummary = TypeCompiler.Compile(DailySummarySchema);
 export const checkOverride = TypeCompiler.Compile(OverrideSchema);
+export const checkFlip = TypeCompiler.Compile(FlipSchema);
+export const checkFlipTransition = TypeCompiler.Compile(FlipTransitionSchema);
 
 /** The first schema fault of `value`, as `"/json/pointer: message"`, or undefined when it passes. */
 export function firstFault<T extends TSchema>(check: TypeCheck<T>, value: unknown): string | undefined {
