@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../domain/errors.js';
 import { checkDocument, emptyDocument, firstFault, type StoreDocument } from './document.js';
 import { DocumentStore, type StoreOptions } from './document-store.js';
+import { findJsonSyntaxFault } from './json-syntax.js';
 import { STORE_SCHEMA_VERSION } from './store.js';
 
 /**
@@ -96,9 +97,9 @@ export function parseStoreDocument(text: string, path: string): StoreDocument {
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    const message = (error as Error).message;
-    const position = /at position (\d+)/.exec(message);
-    throw new InputError(position ? `${path}:${lineAndColumn(text, Number(position[1]))}` : path, `not valid JSON (${message}); ${REFUSAL}`);
+    const fault = findJsonSyntaxFault(text);
+    if (fault) throw new InputError(`${path}:${fault.line}:${fault.column}`, `not valid JSON: ${fault.message}; ${REFUSAL}`);
+    throw new InputError(path, `not valid JSON (${(error as Error).message}); ${REFUSAL}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new InputError(path, `not a pdpilot store (expected a JSON object); ${REFUSAL}`);
@@ -123,13 +124,6 @@ export function parseStoreDocument(text: string, path: string): StoreDocument {
     throw new InputError(`${path}: ${key}`, `${reason.join(': ')}; the file is not a valid pdpilot store; ${REFUSAL}`);
   }
   return migrated as StoreDocument;
-}
-
-function lineAndColumn(text: string, position: number): string {
-  const before = text.slice(0, position);
-  const line = before.split('\n').length;
-  const column = position - before.lastIndexOf('\n');
-  return `${line}:${column}`;
 }
 
 /**
