@@ -141,8 +141,11 @@ export class LowdbStore extends DocumentStore {
           await low.write();
         },
         reload: async () => {
-          await low.read();
-          return low.data;
+          // Not low.read(): it keeps the in-memory data when the file is gone, which would let memory run ahead of disk.
+          const persisted = await low.adapter.read();
+          if (!persisted) throw new Error(`${path} disappeared`);
+          low.data = persisted;
+          return persisted;
         },
       },
       path,

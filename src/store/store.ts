@@ -98,7 +98,7 @@ export interface DecisionQuery {
   reasonCodes?: readonly string[];
   /** Keep decisions whose `status` is one of these. */
   statuses?: readonly string[];
-  /** true: at least one change was applied; false: none was. */
+  /** true: at least one change was handed to the actuator and it answered `started` or `done`; false: none was. */
   applied?: boolean;
   /** true: at least one change was held back; false: none was. */
   held?: boolean;

@@ -2,7 +2,7 @@
 // must not overwrite, and never leaving a partial file behind.
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../../src/domain/errors.js';
 import { emptyDocument } from '../../src/store/document.js';
@@ -161,5 +161,17 @@ t.test('the file holds one record per line', async (t) => {
   const first = lines.indexOf('"decisions": [');
   t.ok(first > 0);
   t.same(lines.slice(first + 1, first + 4).map((l) => JSON.parse(l.replace(/,$/, '')).id), [1, 2, 3]);
+  await store.close();
+});
+
+t.test('a store whose file vanished refuses to go on after a failed write rather than run ahead of the disk', async (t) => {
+  const dir = t.testdir();
+  const path = join(dir, 'state', 'store.json');
+  const store = await LowdbStore.open(path);
+  await store.appendDecision(decision(0));
+  await rm(join(dir, 'state'), { recursive: true });
+  await t.rejects(store.appendDecision(decision(1)), /writing store/);
+  await t.rejects(store.decisions(), /unusable after a failed write: .*disappeared/);
+  t.notOk(existsSync(path), 'nothing was recreated behind the operator');
   await store.close();
 });
