@@ -11,7 +11,7 @@ import { ConfigSchema, type PdpilotConfig } from './schema.js';
 import { schemaProblems, type KeyProblem } from './schema-errors.js';
 import { crossChecks, MIN_TOKEN_LENGTH } from './cross-checks.js';
 import { fileProblems } from './file-checks.js';
-import { parseJsonText } from './json-text.js';
+import { parseJsonText } from '../lib/json-text.js';
 
 export interface LoadOptions {
   /** Where `tokenEnv` variables are read; default process.env. */

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { readFile } from 'node:fs/promises';
 import { InputError, InputErrors } from '../domain/errors.js';
+import { parseJsonText } from '../lib/json-text.js';
 
 /** [a, b, c] of DistServe's fitted forms, in milliseconds. */
 const Coefficients = Type.Tuple([Type.Number(), Type.Number(), Type.Number()], {
@@ -71,11 +72,5 @@ export async function loadProfile(path: string): Promise<Profile> {
   } catch (error) {
     throw new InputError(path, `cannot read profile: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(path, `invalid JSON: ${(error as Error).message}`);
-  }
-  return parseProfile(json, path);
+  return parseProfile(parseJsonText(text, path), path);
 }

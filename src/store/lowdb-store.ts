@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../domain/errors.js';
 import { checkDocument, emptyDocument, firstFault, type StoreDocument } from './document.js';
 import { DocumentStore, type StoreOptions } from './document-store.js';
-import { findJsonSyntaxFault } from './json-syntax.js';
+import { lineAndColumn, locateJsonError } from '../lib/json-text.js';
 import { STORE_SCHEMA_VERSION } from './store.js';
 
 /**
@@ -97,8 +97,11 @@ export function parseStoreDocument(text: string, path: string): StoreDocument {
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    const fault = findJsonSyntaxFault(text);
-    if (fault) throw new InputError(`${path}:${fault.line}:${fault.column}`, `not valid JSON: ${fault.message}; ${REFUSAL}`);
+    const fault = locateJsonError(text);
+    if (fault) {
+      const { line, column } = lineAndColumn(text, fault.offset);
+      throw new InputError(`${path}:${line}:${column}`, `not valid JSON: ${fault.reason}; ${REFUSAL}`);
+    }
     throw new InputError(path, `not valid JSON (${(error as Error).message}); ${REFUSAL}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {

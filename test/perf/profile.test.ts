@@ -63,7 +63,7 @@ t.test('bad profiles are refused naming the file and key', async (t) => {
     t.ok(lines.some((l) => l.includes(': prefillMs')), 'the missing key is named');
   }
   await writeFile(path, '{ not json');
-  await t.rejects(loadProfile(path), { message: new RegExp(`^${path}: invalid JSON`) });
+  await t.rejects(loadProfile(path), { message: new RegExp(`^${path}:1: invalid JSON: .*\\(column 3\\)`) });
   await t.rejects(loadProfile(join(dir, 'missing.json')), { message: /missing\.json: cannot read profile: ENOENT/ });
   const good = JSON.parse(JSON.stringify(await loadProfile(new URL('opt-13b-tp1-a100.json', profilesDir).pathname)));
   good.kvCapacityTokens = -3;

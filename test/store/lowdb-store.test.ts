@@ -70,11 +70,11 @@ const emptyText = formatStoreDocument(emptyDocument());
 // Line 5 of the empty document is `"history": []`; the stray brace is its 13th character.
 refusalTest('invalid JSON is refused with its line and column, and the file is left byte-identical', emptyText.replace('"history": []', '"history": [}'), {
   where: /store\.json:5:13$/,
-  message: /not valid JSON: unexpected "}"; refusing to open it; the file is left as it is/,
+  message: /not valid JSON: expected a value, found '}'; refusing to open it; the file is left as it is/,
 });
-refusalTest('a truncated file is refused at its end and left alone', emptyText.slice(0, emptyText.indexOf('"flips"') + 5), {
-  where: /store\.json:6:6$/,
-  message: /not valid JSON: .*end of the text/,
+refusalTest('a truncated file is refused where its unterminated string starts, and left alone', emptyText.slice(0, emptyText.indexOf('"flips"') + 5), {
+  where: /store\.json:6:1$/,
+  message: /not valid JSON: unterminated string/,
 });
 const badTime = emptyDocument() as unknown as { decisions: unknown[] };
 badTime.decisions.push({ ...decision(0), id: 1, atIso: 'not a time' });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { InputError } from '../../src/domain/errors.js';
-import { lineAndColumn, locateJsonError, parseJsonText } from '../../src/config/json-text.js';
+import { lineAndColumn, locateJsonError, parseJsonText } from '../../src/lib/json-text.js';
 
 function faultOf(text: string): string {
   try {
