@@ -43,3 +43,27 @@ export function sampleFromRequests(
   }
   return { startSeconds, intervalSeconds, requests: n, inputMean: input / n, inputSecondMoment: input2 / n, outputMean: output / n };
 }
+
+/**
+ * One sample for consecutive samples taken together: requests add up and
+ * length figures pool with request counts as weights; all idle reads idle.
+ * The load a forecast for a multi-interval horizon is compared against.
+ */
+export function poolSamples(samples: readonly LoadSample[]): LoadSample {
+  const first = samples[0];
+  if (!first) throw new RangeError('poolSamples needs at least one sample');
+  let intervalSeconds = 0;
+  let requests = 0;
+  let input = 0;
+  let input2 = 0;
+  let output = 0;
+  for (const s of samples) {
+    intervalSeconds += s.intervalSeconds;
+    requests += s.requests;
+    input += s.requests * s.inputMean;
+    input2 += s.requests * s.inputSecondMoment;
+    output += s.requests * s.outputMean;
+  }
+  if (requests === 0) return idleSample(first.startSeconds, intervalSeconds);
+  return { startSeconds: first.startSeconds, intervalSeconds, requests, inputMean: input / requests, inputSecondMoment: input2 / requests, outputMean: output / requests };
+}

@@ -1,6 +1,6 @@
 import type { LoadSample } from '../domain/load.js';
 import type { Forecaster, LoadForecast } from './forecaster.js';
-import { poolSamples } from './interval-samples.js';
+import { poolSamples } from '../domain/load.js';
 
 /** The quantities a backtest scores. Input length is scored by √E[l²] (tokens), the second moment on the scale of the mean. */
 export const BACKTEST_QUANTITIES = ['rate', 'inputMean', 'inputRms', 'outputMean'] as const;

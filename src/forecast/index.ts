@@ -8,5 +8,6 @@ export { HoltForecaster, type HoltParams } from './holt-forecaster.js';
 export { HoltWintersForecaster, type HoltWintersParams } from './holt-winters-forecaster.js';
 export { RegressionForecaster, type RegressionParams } from './regression-forecaster.js';
 export { createForecaster, isForecasterName, FORECASTER_NAMES, FORECASTER_DEFAULTS, type ForecasterName, type ForecasterParams } from './create-forecaster.js';
-export { intervalSamples, poolSamples } from './interval-samples.js';
+export { intervalSamples } from './interval-samples.js';
+export { poolSamples } from '../domain/load.js';
 export { backtest, BACKTEST_QUANTITIES, type BacktestOptions, type BacktestQuantity, type ErrorStats, type HorizonScores, type ModelScore, type RateErrorStats } from './backtest.js';

@@ -1,3 +1,4 @@
+import { poolSamples } from '../domain/load.js';
 import type { LoadHistoryRecord, RetentionPolicy, StoreLimits } from './store.js';
 
 const DAY_SECONDS = 86_400;
@@ -60,24 +61,14 @@ export function limitFaults(limits: StoreLimits): string[] {
 export function mergeHistory(parts: readonly LoadHistoryRecord[]): LoadHistoryRecord {
   const first = parts[0];
   if (!first) throw new RangeError('mergeHistory needs at least one record');
-  let requests = 0;
-  let intervalSeconds = 0;
   let intervals = 0;
-  let inputSum = 0;
-  let input2Sum = 0;
-  let outputSum = 0;
   let attainedSum = 0;
   let attainmentWeight = 0;
   let ttftP90Seconds: number | undefined;
   let tpotP90Seconds: number | undefined;
   for (const part of parts) {
     const n = part.load.requests;
-    requests += n;
-    intervalSeconds += part.load.intervalSeconds;
     intervals += part.intervals;
-    inputSum += n * part.load.inputMean;
-    input2Sum += n * part.load.inputSecondMoment;
-    outputSum += n * part.load.outputMean;
     if (part.attainment !== undefined) {
       attainedSum += n * part.attainment;
       attainmentWeight += n;
@@ -87,14 +78,7 @@ export function mergeHistory(parts: readonly LoadHistoryRecord[]): LoadHistoryRe
   }
   const merged: LoadHistoryRecord = {
     startIso: first.startIso,
-    load: {
-      startSeconds: first.load.startSeconds,
-      intervalSeconds,
-      requests,
-      inputMean: requests > 0 ? inputSum / requests : 0,
-      inputSecondMoment: requests > 0 ? input2Sum / requests : 0,
-      outputMean: requests > 0 ? outputSum / requests : 0,
-    },
+    load: poolSamples(parts.map((part) => part.load)),
     intervals,
   };
   if (ttftP90Seconds !== undefined) merged.ttftP90Seconds = ttftP90Seconds;

@@ -1,6 +1,7 @@
 import type { TraceRequest } from '../domain/request.js';
 import type { TraceIterable } from './trace-format.js';
 import { superposeTraces } from './transforms.js';
+import { mulberry32 } from '../lib/random.js';
 
 /**
  * Mixed traces with a shifting mix: two request classes (say conv and code)
@@ -101,14 +102,3 @@ function streamSeed(seed: number, stream: number): number {
   return (seed + Math.imul(stream + 1, 0x9e3779b9)) >>> 0;
 }
 
-/** mulberry32: a small 32-bit PRNG, uniform in [0, 1), identical on every platform (integer arithmetic only). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
-  };
-}

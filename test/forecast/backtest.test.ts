@@ -1,6 +1,7 @@
 import t from 'tap';
 import { backtest } from '../../src/forecast/backtest.js';
-import { intervalSamples, poolSamples } from '../../src/forecast/interval-samples.js';
+import { intervalSamples } from '../../src/forecast/interval-samples.js';
+import { poolSamples } from '../../src/domain/load.js';
 import { LastValueForecaster } from '../../src/forecast/forecaster.js';
 import { idleSample, type LoadSample } from '../../src/domain/load.js';
 
