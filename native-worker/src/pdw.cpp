@@ -83,7 +83,8 @@ int pdw_config_load_profile(pdw_config* c, const char* path, char* errbuf, size_
   c->latency.pipeline_parallel = m.pipeline_parallel;
   if (m.kv_capacity_tokens > 0) c->kv_capacity_tokens = m.kv_capacity_tokens;
   if (m.kv_bytes_per_token > 0) c->sim_kv_bytes_per_token = m.kv_bytes_per_token;
-  if (m.context_tokens > 0) c->sim_context_tokens = m.context_tokens;
+  // A profile without contextTokens is bounded by KV capacity only (see src/perf/profile.ts).
+  c->sim_context_tokens = m.context_tokens > 0 ? m.context_tokens : int32_t(c->kv_capacity_tokens);
   return PDW_OK;
 }
 
