@@ -3,3 +3,4 @@ export { registerUp } from './up.js';
 export { registerConfig } from './config.js';
 export { registerTrace } from './trace.js';
 export { registerWorker } from './worker.js';
+export { registerProfile } from './profile.js';
