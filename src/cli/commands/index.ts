@@ -4,3 +4,5 @@ export { registerConfig } from './config.js';
 export { registerTrace } from './trace.js';
 export { registerPlan } from './plan.js';
 export { registerForecast } from './forecast.js';
+export { registerWorker } from './worker.js';
+export { registerProfile } from './profile.js';
