@@ -3,3 +3,4 @@ export { registerUp } from './up.js';
 export { registerConfig } from './config.js';
 export { registerTrace } from './trace.js';
 export { registerSim } from './sim.js';
+export { registerBench } from './bench.js';
