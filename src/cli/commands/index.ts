@@ -4,3 +4,4 @@ export { registerConfig } from './config.js';
 export { registerTrace } from './trace.js';
 export { registerSim } from './sim.js';
 export { registerBench } from './bench.js';
+export { registerPlan } from './plan.js';
