@@ -2,5 +2,7 @@
 export { registerUp } from './up.js';
 export { registerConfig } from './config.js';
 export { registerTrace } from './trace.js';
+export { registerSim } from './sim.js';
+export { registerBench } from './bench.js';
 export { registerPlan } from './plan.js';
 export { registerForecast } from './forecast.js';
