@@ -6,6 +6,7 @@ import { DopdParamsSchema, DopdPolicy } from './dopd.js';
 import { DynamoSlaParamsSchema, DynamoSlaPolicy } from './dynamo-sla.js';
 import { OracleParamsSchema, OraclePolicy } from './oracle.js';
 import { parseParams } from './params.js';
+import { PdpilotParamsSchema, PdpilotPolicy } from './pdpilot-policy.js';
 import { ReactiveParamsSchema, ReactivePolicy } from './reactive.js';
 import type { Policy } from './policy.js';
 import { StaticParamsSchema, StaticPolicy } from './static.js';
@@ -55,6 +56,11 @@ const ENTRIES = {
     schema: DopdParamsSchema,
     description: "DOPD's rule: C_max from KV, r = C_max·TTFT/(OSL·TPOT), N_D = ⌈concurrency/C_max⌉, N_P = ⌈r·N_D⌉",
     create: (p) => new DopdPolicy(p),
+  }),
+  pdpilot: entry({
+    schema: PdpilotParamsSchema,
+    description: 'ours: forecast-driven split from pool-level M/G/c prefill and Poisson decode capacity, flips only when the gain covers the drain, reactive correction',
+    create: (p) => new PdpilotPolicy(p),
   }),
   oracle: entry({
     schema: OracleParamsSchema,

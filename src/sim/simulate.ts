@@ -2,6 +2,7 @@ import { idleSample, type LoadSample } from '../domain/load.js';
 import type { TraceRequest } from '../domain/request.js';
 import type { Slo } from '../domain/slo.js';
 import type { Profile } from '../perf/profile.js';
+import { choosesForecaster } from '../policy/pdpilot-forecast.js';
 import type { Policy } from '../policy/policy.js';
 import { SimCluster, type SplitPoint } from './cluster.js';
 import { resolveOptions, type SimOptions } from './options.js';
@@ -20,7 +21,7 @@ export interface SimulateInput {
   options: SimOptions;
   /** Overrides of the controller's safety rules (the oracle lifts the flip limits). */
   safety?: Partial<SafetyConfig>;
-  /** Defaults to last-value until the forecasting issue lands. */
+  /** Defaults to the policy's own choice (a ForecasterChoosingPolicy, e.g. pdpilot), else last-value. */
   forecaster?: Forecaster;
 }
 
@@ -58,7 +59,7 @@ export async function simulate(input: SimulateInput): Promise<SimResult> {
     observer: cluster,
     actuator: cluster,
     policy,
-    forecaster: input.forecaster ?? new LastValueForecaster(),
+    forecaster: input.forecaster ?? (choosesForecaster(policy) ? policy.createForecaster() : new LastValueForecaster()),
     profile,
     slo,
     intervalSeconds: options.intervalSeconds,

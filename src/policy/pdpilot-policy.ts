@@ -1,0 +1,451 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { DecisionReason, RoleChange, RoleTarget } from '../domain/decision.js';
+import type { WorkerSnapshot } from '../domain/fleet.js';
+import { otherRole, type Role } from '../domain/role.js';
+import type { Forecaster } from '../forecast/forecaster.js';
+import { observedMean } from './correction.js';
+import { bisectLargest } from '../lib/stats.js';
+import { kvTransferSeconds } from '../perf/latency.js';
+import { decodePoolRate, decodeSlots, mgcWaitQuantileSeconds, prefillPoolRate, prefillService, type DecodeSlots, type PrefillService } from './pdpilot-capacity.js';
+import { ForecasterChoiceSchema, forecasterOf, type ForecasterChoosingPolicy } from './pdpilot-forecast.js';
+import type { LengthMoments } from './phase-capacity.js';
+import type { PolicyContext, PolicyDecision } from './policy.js';
+import { byFlipPreference, MIN_INSTANCES_PER_ROLE, usableWorkers } from './split.js';
+
+/**
+ * `pdpilot`: our policy (docs/policies/pdpilot.md). Each interval:
+ *
+ * 1. Plan. Size every split (p, d), p + d = pool, against the forecast's
+ *    upper rate band plus the backlog to clear within the horizon, with
+ *    pool-level capacities from the profile (pdpilot-capacity.ts: M/G/c
+ *    prefill wait at the SLO percentile from E[l] and E[l²]; decode slots
+ *    under TPOT and reserved KV, Poisson occupancy). A split's headroom is
+ *    the largest multiple of that demand both phases carry within SLO; the
+ *    plan is the split with the most headroom.
+ * 2. Pay for it. Walk from the current split toward the plan one flip at a
+ *    time, and take a step only if the load-weighted pressure it removes
+ *    over the horizon exceeds what the flip adds while the worker drains and
+ *    switches, and it raises headroom by more than the hysteresis margin.
+ * 3. Correct. If the plan holds but the fleet shows one phase missing its
+ *    SLO (observed TTFT/TPOT, queue, KV) while the other would still carry
+ *    the band with one instance less, move one instance toward the pressure.
+ */
+export const PdpilotParamsSchema = Type.Object(
+  {
+    forecaster: ForecasterChoiceSchema,
+    sizeFor: Type.Union([Type.Literal('high'), Type.Literal('mean')], {
+      default: 'high',
+      description: "size splits for the forecast's upper rate band (robust to bursts) or its mean",
+    }),
+    hysteresis: Type.Number({
+      minimum: 0,
+      default: 0.05,
+      description: 'a flip must raise headroom by more than this fraction; larger than the capacity model\'s 0.1 % precision and the bench\'s 2 % goodput tolerance, so noise never flips',
+    }),
+    kvPressure: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 0.9,
+      description: 'mean decode KV usage (0–1) that, with requests waiting for KV, counts as decode pressure (Dynamo\'s KV scale-up threshold)',
+    }),
+    minSampleRequests: Type.Integer({
+      minimum: 0,
+      default: 100,
+      description: 'requests the history must hold before the first plan: length moments from n requests are off by about CV/√n, 10 % at 100 for prompts whose CV is near 1',
+    }),
+    linkGBps: Type.Number({ exclusiveMinimum: 0, default: 300, description: 'prefill→decode KV link, GB/s, for the TTFT budget (NVLink-class, as DistServe places P and D)' }),
+  },
+  { additionalProperties: false },
+);
+export type PdpilotParams = Static<typeof PdpilotParamsSchema>;
+
+/** Stable reason codes (metric label values). */
+export const PDPILOT_REASONS = [
+  'idle',
+  'warm-up',
+  'pool-too-small',
+  'slo-infeasible',
+  'plan-move',
+  'hold-at-plan',
+  'hold-hysteresis',
+  'hold-cost',
+  'reactive-prefill-pressure',
+  'reactive-decode-pressure',
+] as const;
+export type PdpilotReason = (typeof PDPILOT_REASONS)[number];
+
+/** One step of the walk from the current split toward the plan. */
+interface StepEconomics {
+  verdict: 'take' | 'hold-hysteresis' | 'hold-cost';
+  gainRequests: number;
+  costRequests: number;
+  flipSeconds: number;
+}
+
+export class PdpilotPolicy implements ForecasterChoosingPolicy {
+  readonly name = 'pdpilot';
+  /**
+   * Burst factor κ ≥ 1 of the prefill arrivals, smoothed over intervals:
+   * the rate at which the Poisson model reproduces the observed TTFT p90,
+   * over the rate observed (burstFactor). State that depends only on the
+   * contexts seen, as the Policy contract allows.
+   */
+  private burst = 1;
+
+  constructor(readonly params: PdpilotParams) {
+    // Fail at creation, naming the model, rather than when the simulator builds the controller.
+    forecasterOf(params.forecaster);
+  }
+
+  createForecaster(): Forecaster {
+    return forecasterOf(this.params.forecaster);
+  }
+
+  decide(context: PolicyContext): PolicyDecision {
+    const { forecast, profile, slo, snapshot } = context;
+    const workers = usableWorkers(snapshot);
+    const pool = workers.length;
+    const current = effectiveSplit(workers);
+    const hold = (code: PdpilotReason, message: string, detail: DecisionReason['detail'] = {}): PolicyDecision => ({
+      target: current,
+      changes: [],
+      reason: { code, message, detail: { pool, prefill: current.prefill, decode: current.decode, ...detail } },
+    });
+    if (pool < 2 * MIN_INSTANCES_PER_ROLE) return hold('pool-too-small', `a pool of ${pool} cannot hold one instance of each role`);
+
+    const lengths: LengthMoments = {
+      inputMean: forecast.inputMean,
+      inputSecondMoment: Math.max(forecast.inputSecondMoment, forecast.inputMean ** 2),
+      outputMean: forecast.outputMean,
+    };
+    const horizonSeconds = forecast.horizonSeconds > 0 ? forecast.horizonSeconds : context.intervalSeconds;
+    const meanRate = forecast.requestsPerSecond.mean;
+    const sizedRate = this.params.sizeFor === 'high' ? forecast.requestsPerSecond.high : meanRate;
+    const queuedPrefill = sumOver(workers, 'prefill', (w) => w.queuedRequests);
+    const queuedDecode = sumOver(workers, 'decode', (w) => w.queuedRequests);
+    // Idle: no load coming, nothing queued, or no request seen yet to size with. Hold, never divide by 0.
+    if (!(lengths.inputMean > 0) || (!(sizedRate > 0) && queuedPrefill + queuedDecode === 0)) {
+      return hold('idle', 'no load forecast and nothing queued: keeping the split', { requestsPerSecond: meanRate });
+    }
+
+    const linkBytesPerSecond = this.params.linkGBps * 1e9;
+    this.burst = updateBurst(this.burst, context, workers, queuedDecode, this.params.kvPressure, linkBytesPerSecond);
+    const seen = context.history.reduce((n, sample) => n + sample.requests, 0);
+    if (seen < this.params.minSampleRequests) {
+      return hold('warm-up', `${seen} requests seen, fewer than the ${this.params.minSampleRequests} the length moments need: keeping the split`, { requestsSeen: seen });
+    }
+    const slots = decodeSlots(profile, slo.tpotSeconds, lengths);
+    const model = new SplitModel(
+      profile.flipSeconds,
+      pool,
+      prefillService(profile, lengths),
+      slots,
+      lengths,
+      // Demand on each phase over the horizon: the sized rate plus the backlog it must also clear;
+      // prefill sees the rate κ× burstier than Poisson.
+      this.burst * sizedRate + queuedPrefill / horizonSeconds,
+      sizedRate + queuedDecode / horizonSeconds,
+      (p) => prefillPoolRate(profile, p, slo.ttftSeconds, slo.attainment, lengths, linkBytesPerSecond),
+      (d) => decodePoolRate(d, slots, slo.attainment, lengths),
+    );
+    const best = model.bestPrefill(current.prefill);
+    const detail: Record<string, number> = {
+      requestsPerSecond: meanRate,
+      sizedRequestsPerSecond: sizedRate,
+      inputMean: lengths.inputMean,
+      inputRms: Math.sqrt(lengths.inputSecondMoment),
+      outputMean: lengths.outputMean,
+      prefillServiceSeconds: model.service.meanSeconds,
+      prefillServiceScv: model.service.scv,
+      decodeBatch: model.slots.batch,
+      queuedPrefill,
+      queuedDecode,
+      burstFactor: this.burst,
+      planPrefill: best,
+      headroomCurrent: model.headroom(current.prefill),
+      headroomPlan: model.headroom(best),
+    };
+    if (!(model.headroom(best) > 0)) {
+      return hold('slo-infeasible', 'no split meets the SLO for this load (a prompt or a decode step alone exceeds it): keeping the split', detail);
+    }
+
+    // Walk toward the plan, paying for each flip with the least busy worker left.
+    const direction = Math.sign(best - current.prefill);
+    const from: Role = direction > 0 ? 'decode' : 'prefill';
+    const donors = workers.filter((w) => w.role === from && w.status === 'ready').sort(byFlipPreference);
+    let prefill = current.prefill;
+    let last: StepEconomics | undefined;
+    let taken = 0;
+    while (prefill !== best) {
+      const donor = donors[taken];
+      if (!donor) break;
+      last = model.step(prefill, prefill + direction, drainSeconds(donor, model), horizonSeconds, meanRate, this.params.hysteresis);
+      if (last.verdict !== 'take') break;
+      prefill += direction;
+      taken++;
+    }
+    if (taken > 0) {
+      const target = { prefill, decode: pool - prefill };
+      const reason: DecisionReason = {
+        code: 'plan-move' satisfies PdpilotReason,
+        message: `${current.prefill}P/${current.decode}D → ${target.prefill}P/${target.decode}D (plan ${best}P): headroom ${fmt(model.headroom(current.prefill))} → ${fmt(model.headroom(prefill))} of ${sizedRate.toFixed(2)} req/s`,
+        detail: { ...detail, ...target, targetHeadroom: model.headroom(prefill) },
+      };
+      return { target, changes: flips(donors.slice(0, taken), from, reason), reason };
+    }
+
+    const planCode: PdpilotReason = best === current.prefill ? 'hold-at-plan' : (last?.verdict as Exclude<StepEconomics['verdict'], 'take'>) ?? 'hold-cost';
+    if (last) Object.assign(detail, { gainRequests: last.gainRequests, costRequests: last.costRequests, flipSeconds: last.flipSeconds });
+    const corrected = this.correct(context, workers, current, model, best, detail, queuedPrefill, queuedDecode);
+    if (corrected) return corrected;
+    return hold(planCode, holdMessage(planCode, current, best, last), detail);
+  }
+
+  /**
+   * The fast reactive correction: the model sizes for Poisson arrivals
+   * within an interval, and real traffic (the Azure code trace above all)
+   * bursts within seconds. When the fleet shows one phase missing its SLO
+   * and the other does not, one instance moves toward the pressure — only
+   * if the plan does not point the other way and the donor role would still
+   * carry the sized demand with one instance less.
+   */
+  private correct(
+    context: PolicyContext,
+    workers: WorkerSnapshot[],
+    current: RoleTarget,
+    model: SplitModel,
+    best: number,
+    detail: Record<string, number>,
+    queuedPrefill: number,
+    queuedDecode: number,
+  ): PolicyDecision | undefined {
+    const { slo, snapshot } = context;
+    const ttftP90 = observedMean(snapshot, 'prefill', 'ttftP90Seconds') ?? 0;
+    const tpotP90 = observedMean(snapshot, 'decode', 'tpotP90Seconds') ?? 0;
+    const readyPrefill = workers.filter((w) => w.role === 'prefill' && w.status === 'ready').length;
+    const decodeWorkers = workers.filter((w) => w.role === 'decode');
+    const kvUsage = decodeWorkers.length === 0 ? 0 : decodeWorkers.reduce((s, w) => s + w.kvUsage, 0) / decodeWorkers.length;
+    // Queued prompts take at least this long to clear on the ready prefill instances.
+    const backlogSeconds = readyPrefill === 0 ? Number.POSITIVE_INFINITY : (queuedPrefill * model.service.meanSeconds) / readyPrefill;
+    // A late first token is the prefill's fault only when prompts are queued at prefill; a full decode KV delays it too.
+    const prefillPressure = queuedPrefill > 0 && (ttftP90 > slo.ttftSeconds || backlogSeconds > slo.ttftSeconds);
+    const decodePressure = tpotP90 > slo.tpotSeconds || (kvUsage >= this.params.kvPressure && queuedDecode > 0);
+    Object.assign(detail, { ttftP90Seconds: ttftP90, tpotP90Seconds: tpotP90, decodeKvUsage: kvUsage, prefillBacklogSeconds: Math.min(backlogSeconds, 1e9) });
+    if (prefillPressure === decodePressure) return undefined;
+
+    const direction = prefillPressure ? 1 : -1;
+    const next = current.prefill + direction;
+    if (Math.sign(best - current.prefill) === -direction) return undefined;
+    if (next < MIN_INSTANCES_PER_ROLE || next > model.pool - MIN_INSTANCES_PER_ROLE) return undefined;
+    const donorHeadroom = direction > 0 ? model.decodeHeadroom(model.pool - next) : model.prefillHeadroom(next);
+    if (donorHeadroom < 1) return undefined;
+    const from: Role = direction > 0 ? 'decode' : 'prefill';
+    const donor = workers.filter((w) => w.role === from && w.status === 'ready').sort(byFlipPreference)[0];
+    if (!donor) return undefined;
+    const target = { prefill: next, decode: model.pool - next };
+    const code: PdpilotReason = prefillPressure ? 'reactive-prefill-pressure' : 'reactive-decode-pressure';
+    const reason: DecisionReason = {
+      code,
+      message: prefillPressure
+        ? `prefill misses its SLO (TTFT p90 ${fmt(ttftP90)} s, ${queuedPrefill} queued, ${fmt(backlogSeconds)} s of backlog) while decode has room: ${target.prefill}P/${target.decode}D`
+        : `decode misses its SLO (TPOT p90 ${fmt(tpotP90)} s, KV ${(kvUsage * 100).toFixed(0)}%, ${queuedDecode} waiting) while prefill has room: ${target.prefill}P/${target.decode}D`,
+      detail: { ...detail, ...target, donorHeadroom },
+    };
+    return { target, changes: flips([donor], from, reason), reason };
+  }
+}
+
+/**
+ * Headroom of every split under one forecast, memoised: capacities are
+ * bisections, and the walk and the correction ask for the same splits.
+ */
+class SplitModel {
+  private readonly prefillRates = new Map<number, number>();
+  private readonly decodeRates = new Map<number, number>();
+
+  constructor(
+    readonly flipSeconds: number,
+    readonly pool: number,
+    readonly service: PrefillService,
+    readonly slots: DecodeSlots,
+    readonly lengths: LengthMoments,
+    private readonly prefillDemand: number,
+    private readonly decodeDemand: number,
+    private readonly prefillRateOf: (instances: number) => number,
+    private readonly decodeRateOf: (instances: number) => number,
+  ) {}
+
+  /** Multiple of the prefill demand `p` prefill instances carry within SLO. */
+  prefillHeadroom(p: number): number {
+    return ratio(memo(this.prefillRates, p, this.prefillRateOf), this.prefillDemand);
+  }
+
+  decodeHeadroom(d: number): number {
+    return ratio(memo(this.decodeRates, d, this.decodeRateOf), this.decodeDemand);
+  }
+
+  /** Largest multiple of the demand the split (p, pool − p) carries within both SLOs. */
+  headroom(p: number): number {
+    return Math.min(this.prefillHeadroom(p), this.decodeHeadroom(this.pool - p));
+  }
+
+  /**
+   * The split with the most headroom. Prefill headroom rises with p and
+   * decode headroom falls, so the best split is where they cross: binary
+   * search for the first p whose prefill side is at least its decode side,
+   * then the better of it and its left neighbour (ties to the one nearer
+   * the current split). O(log pool) capacity evaluations.
+   */
+  bestPrefill(currentPrefill: number): number {
+    let lo = MIN_INSTANCES_PER_ROLE;
+    let hi = this.pool - MIN_INSTANCES_PER_ROLE;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (this.prefillHeadroom(mid) >= this.decodeHeadroom(this.pool - mid)) hi = mid;
+      else lo = mid + 1;
+    }
+    const candidates = lo > MIN_INSTANCES_PER_ROLE ? [lo - 1, lo] : [lo];
+    let best = candidates[0] as number;
+    for (const p of candidates) {
+      const h = this.headroom(p);
+      const b = this.headroom(best);
+      if (h > b || (h === b && Math.abs(p - currentPrefill) < Math.abs(best - currentPrefill))) best = p;
+    }
+    // Equal headroom on a plateau (e.g. both sides unbounded): stay put when the current split is as good.
+    return this.headroom(currentPrefill) >= this.headroom(best) ? currentPrefill : best;
+  }
+
+  /**
+   * Is one flip from `p` to `next` worth it? The split's pressure is
+   * 1 / headroom (sized demand ÷ capacity within SLO, per the tighter
+   * phase); its value over time is the load-weighted pressure, mean rate ×
+   * seconds × pressure. The flip lowers pressure over the rest of the
+   * horizon once it completes; while the donor drains and switches
+   * (`drain` + profile.flipSeconds) the donor role has one instance less and
+   * the other has not gained it yet, which raises pressure: that is its
+   * cost. Pressure is not capped at 1 (a split "carrying" the demand):
+   * the model sizes for Poisson arrivals, and real traffic bursts within
+   * an interval, so headroom above 1 still buys attainment.
+   */
+  step(p: number, next: number, drain: number, horizonSeconds: number, meanRate: number, hysteresis: number): StepEconomics {
+    const flipSeconds = drain + this.flipSeconds;
+    const before = this.headroom(p);
+    const after = this.headroom(next);
+    const during = Math.min(this.prefillHeadroom(Math.min(p, next)), this.decodeHeadroom(this.pool - Math.max(p, next)));
+    const gainRequests = meanRate * Math.max(0, horizonSeconds - flipSeconds) * (pressure(before) - pressure(after));
+    const costRequests = meanRate * Math.min(flipSeconds, horizonSeconds) * (pressure(during) - pressure(before));
+    const economics = { gainRequests, costRequests, flipSeconds };
+    if (!(after > before * (1 + hysteresis))) return { verdict: 'hold-hysteresis', ...economics };
+    if (!(gainRequests > costRequests)) return { verdict: 'hold-cost', ...economics };
+    return { verdict: 'take', ...economics };
+  }
+}
+
+/** z of the 90th percentile of a normal: the observed TTFT figure is a p90. */
+const Z90 = 1.2816;
+/** Weight of the newest interval in the burst factor; the forecasters' default smoothing weight. */
+const BURST_ALPHA = 0.5;
+
+/**
+ * Calibrates the prefill model against the fleet (docs/policies/pdpilot.md,
+ * "Burst factor"). The model assumes Poisson arrivals within an interval;
+ * bursty traffic queues far more. From the last interval we know the
+ * arrival rate λ, the lengths and the TTFT p90 the prefill workers saw, so
+ * we find the rate λ_eff at which the model's own conservative p90,
+ * E[S] + 1.28·σ_S + W₉₀(λ_eff) + transfer on the ready prefill instances,
+ * equals the observation; κ = λ_eff / λ (never below 1: a quiet interval
+ * never makes the model optimistic). A late first token is blamed on
+ * prefill only when no request was waiting for decode KV. κ is smoothed
+ * with weight BURST_ALPHA and held when there is no evidence.
+ */
+function updateBurst(previous: number, context: PolicyContext, workers: readonly WorkerSnapshot[], queuedDecode: number, kvPressure: number, linkBytesPerSecond: number): number {
+  const last = context.history[context.history.length - 1];
+  const observed = observedMean(context.snapshot, 'prefill', 'ttftP90Seconds');
+  const instances = workers.filter((w) => w.role === 'prefill' && w.status === 'ready').length;
+  const decodeWorkers = workers.filter((w) => w.role === 'decode');
+  const kvUsage = decodeWorkers.reduce((s, w) => s + w.kvUsage, 0) / Math.max(1, decodeWorkers.length);
+  if (!last || !(last.requests > 0) || observed === undefined || instances === 0 || queuedDecode > 0 || kvUsage >= kvPressure) return previous;
+  const rate = last.requests / last.intervalSeconds;
+  const lengths = { inputMean: last.inputMean, inputSecondMoment: Math.max(last.inputSecondMoment, last.inputMean ** 2), outputMean: last.outputMean };
+  const service = prefillService(context.profile, lengths);
+  const fixed = service.meanSeconds * (1 + Z90 * Math.sqrt(service.scv)) + kvTransferSeconds(context.profile, lengths.inputMean, linkBytesPerSecond);
+  const modelP90 = (r: number) => fixed + mgcWaitQuantileSeconds(r, instances, service, 0.9);
+  let factor = 1;
+  if (observed > modelP90(rate)) {
+    const stable = (instances / service.meanSeconds) * (1 - 1e-9);
+    factor = bisectLargest((r) => modelP90(r) <= observed, rate, stable, 1e-3) / rate;
+  }
+  return (1 - BURST_ALPHA) * previous + BURST_ALPHA * factor;
+}
+
+/**
+ * How long a worker takes to drain. A prefill instance finishes its queue
+ * one prompt after another (batching only shortens it); a decode instance
+ * finishes its batch in about OSL steps, one batch round per `batch`
+ * requests it holds.
+ */
+function drainSeconds(worker: WorkerSnapshot, model: SplitModel): number {
+  const held = worker.queuedRequests + worker.runningRequests;
+  if (held === 0) return 0;
+  if (worker.role === 'prefill') return held * model.service.meanSeconds;
+  const rounds = Math.ceil(held / Math.max(1, model.slots.batch));
+  return rounds * Math.max(1, model.lengths.outputMean) * model.slots.stepSeconds;
+}
+
+/**
+ * The split the fleet is moving to: a draining worker is mid-flip (the
+ * worker protocol drains only to switch role), so it already counts for
+ * the role it goes to — as the controller counts its own pending flips, so
+ * that a target repeated while a drain lasts starts no second flip.
+ */
+function effectiveSplit(workers: readonly WorkerSnapshot[]): RoleTarget {
+  let prefill = 0;
+  for (const w of workers) if ((w.status === 'draining' ? otherRole(w.role) : w.role) === 'prefill') prefill++;
+  return { prefill, decode: workers.length - prefill };
+}
+
+function sumOver(workers: readonly WorkerSnapshot[], role: Role, figure: (w: WorkerSnapshot) => number): number {
+  let sum = 0;
+  for (const w of workers) if (w.role === role) sum += figure(w);
+  return sum;
+}
+
+function flips(donors: readonly WorkerSnapshot[], from: Role, reason: DecisionReason): RoleChange[] {
+  return donors.map((w) => ({ workerId: w.id, from, to: otherRole(from), reason }));
+}
+
+function memo(cache: Map<number, number>, key: number, compute: (key: number) => number): number {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = compute(key);
+    cache.set(key, value);
+  }
+  return value;
+}
+
+/** demand ÷ capacity within SLO; Infinity for a split that cannot meet the SLO at all. */
+function pressure(headroom: number): number {
+  return headroom > 0 ? 1 / headroom : Number.POSITIVE_INFINITY;
+}
+
+/** capacity ÷ demand, with no demand meaning unbounded headroom (never NaN). */
+function ratio(capacity: number, demand: number): number {
+  if (!(demand > 0)) return Number.POSITIVE_INFINITY;
+  return capacity / demand;
+}
+
+function fmt(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(2) : '∞';
+}
+
+function holdMessage(code: PdpilotReason, current: RoleTarget, best: number, last: StepEconomics | undefined): string {
+  const split = `${current.prefill}P/${current.decode}D`;
+  switch (code) {
+    case 'hold-at-plan':
+      return `${split} is the split with the most headroom`;
+    case 'hold-hysteresis':
+      return `moving toward ${best}P raises headroom by less than the hysteresis margin`;
+    default:
+      return `moving toward ${best}P gains ${fmt(last?.gainRequests ?? 0)} requests within SLO, less than the ${fmt(last?.costRequests ?? 0)} the flip costs`;
+  }
+}

@@ -1,0 +1,157 @@
+import t from 'tap';
+import { Controller } from '../../src/control/controller.js';
+import { InputError } from '../../src/domain/errors.js';
+import type { LoadSample } from '../../src/domain/load.js';
+import type { Role } from '../../src/domain/role.js';
+import { ManualClock } from '../../src/lib/clock.js';
+import { md1WaitQuantileSeconds } from '../../src/perf/queueing.js';
+import { erlangC, mgcWaitQuantileSeconds, poissonTail, prefillPoolRate } from '../../src/policy/pdpilot-capacity.js';
+import { choosesForecaster } from '../../src/policy/pdpilot-forecast.js';
+import { PDPILOT_REASONS, PdpilotPolicy } from '../../src/policy/pdpilot-policy.js';
+import type { PolicyContext, PolicyDecision } from '../../src/policy/policy.js';
+import { createPolicy } from '../../src/policy/registry.js';
+import { FakeFleet } from '../control/fixtures/fake-fleet.js';
+import { context, forecastOf, profile, slo } from './fixtures/helpers.js';
+
+// Hand-built contexts carry no history, so the warm-up is off unless a test is about it.
+const pdpilot = (params: Record<string, unknown> = { minSampleRequests: 0 }) => createPolicy('pdpilot', params) as PdpilotPolicy;
+const roles = (p: number, d: number): Role[] => [...Array<Role>(p).fill('prefill'), ...Array<Role>(d).fill('decode')];
+
+/** What is wrong with a decision's reason: an unknown code, or a NaN in its detail. Empty when fine. */
+function reasonProblems(decision: Pick<PolicyDecision, 'reason'>): string[] {
+  const problems = (PDPILOT_REASONS as readonly string[]).includes(decision.reason.code) ? [] : [`unknown code ${decision.reason.code}`];
+  for (const [key, value] of Object.entries(decision.reason.detail ?? {})) if (typeof value === 'number' && Number.isNaN(value)) problems.push(`${key} is NaN`);
+  return problems;
+}
+
+t.test('capacity: Erlang C, Poisson tail and M/G/c against known values', async (t) => {
+  t.ok(Math.abs(erlangC(1, 0.6) - 0.6) < 1e-12, 'one server: P(wait) = ρ');
+  t.ok(Math.abs(erlangC(2, 1) - 1 / 3) < 1e-12, 'M/M/2 at a = 1: C = 1/3');
+  t.ok(Math.abs(poissonTail(2, 3) - (1 - Math.exp(-2) * (1 + 2 + 2 + 4 / 3))) < 1e-12);
+  t.equal(poissonTail(5000, 10), 1, 'a huge mean far above k: the tail is 1, not NaN');
+  // One server, deterministic service: the Allen–Cunneen tail stays near the exact M/D/1 tail.
+  const service = { meanSeconds: 0.2, scv: 0 };
+  for (const rate of [2, 3, 4]) {
+    const approx = mgcWaitQuantileSeconds(rate, 1, service, 0.9);
+    const exact = md1WaitQuantileSeconds(rate, 0.2, 0.9);
+    t.ok(Math.abs(approx - exact) / exact < 0.25, `ρ ${rate * 0.2}: ${approx.toFixed(3)} vs M/D/1 ${exact.toFixed(3)}`);
+  }
+  const lengths = { inputMean: 1500, inputSecondMoment: 1500 ** 2 * 1.5, outputMean: 100 };
+  const one = prefillPoolRate(profile, 1, 1, 0.9, lengths, 300e9);
+  const four = prefillPoolRate(profile, 4, 1, 0.9, lengths, 300e9);
+  t.ok(four > 4 * one, `pooling: 4 instances carry more than 4× one (${four.toFixed(2)} vs ${one.toFixed(2)})`);
+});
+
+t.test('the split follows the load from prefill-heavy to decode-heavy', async (t) => {
+  const cases = [
+    { name: 'code-like: long prompts, short outputs', forecast: forecastOf(3, 2000, 25, 2000 ** 2 * 1.6), expect: (p: number) => p > 4 },
+    { name: 'chat-like: short prompts, long outputs', forecast: forecastOf(6, 800, 300, 800 ** 2 * 1.3), expect: (p: number) => p < 4 },
+  ];
+  for (const c of cases) {
+    const decision = pdpilot().decide(context(4, 4, { forecast: c.forecast }));
+    t.same(reasonProblems(decision), [], 'known code, no NaN');
+    t.equal(decision.reason.code, 'plan-move', c.name);
+    t.ok(c.expect(decision.target.prefill), `${c.name}: ${decision.target.prefill}P/${decision.target.decode}D`);
+    t.equal(decision.target.prefill + decision.target.decode, 8);
+    t.equal(decision.changes.length, Math.abs(decision.target.prefill - 4), 'one flip per instance moved');
+  }
+});
+
+t.test('E[l²] matters: the same mean prompt with a wider spread gets more prefill', async (t) => {
+  const plan = (secondMoment: number) =>
+    pdpilot().decide(context(8, 8, { forecast: forecastOf(8, 1500, 150, secondMoment) })).reason.detail?.planPrefill as number;
+  const narrow = plan(1500 ** 2);
+  const wide = plan(1500 ** 2 * 3);
+  t.ok(wide > narrow, `plan ${wide}P with spread vs ${narrow}P without`);
+});
+
+t.test('no flip when the gain does not cover the cost of draining', async (t) => {
+  const forecast = forecastOf(3, 2000, 25, 2000 ** 2 * 1.6);
+  const idleDonors = pdpilot().decide(context(4, 4, { forecast }));
+  t.equal(idleDonors.reason.code, 'plan-move', 'with idle decode instances the move is worth it');
+  // Every decode instance holds many batches of long outputs: draining any of them outlasts the horizon.
+  const busy = pdpilot().decide(context(4, 4, { forecast }, (role) => (role === 'decode' ? { runningRequests: 20_000 } : {})));
+  t.same(reasonProblems(busy), [], 'known code, no NaN');
+  t.equal(busy.reason.code, 'hold-cost');
+  t.same(busy.target, { prefill: 4, decode: 4 });
+  t.same(busy.changes, []);
+  t.ok((busy.reason.detail?.flipSeconds as number) > 60, 'the drain is longer than the horizon');
+});
+
+t.test('idle intervals hold the split and never give NaN', async (t) => {
+  const cases: [string, Partial<PolicyContext>][] = [
+    ['nothing seen yet', {}],
+    ['an idle gap after traffic: rate 0, lengths kept', { forecast: forecastOf(0, 1500, 200) }],
+  ];
+  for (const [name, over] of cases) {
+    const decision = pdpilot().decide(context(3, 5, over));
+    t.same(reasonProblems(decision), [], 'known code, no NaN');
+    t.equal(decision.reason.code, 'idle', name);
+    t.same(decision.target, { prefill: 3, decode: 5 });
+    t.same(decision.changes, []);
+  }
+});
+
+t.test('warm-up: no plan before the history holds enough requests to trust the length moments', async (t) => {
+  const forecast = forecastOf(3, 2000, 25, 2000 ** 2 * 1.6);
+  const fresh = pdpilot({}).decide(context(4, 4, { forecast }));
+  t.same(reasonProblems(fresh), [], 'known code, no NaN');
+  t.equal(fresh.reason.code, 'warm-up');
+  t.same(fresh.changes, []);
+  const history = [{ startSeconds: 540, intervalSeconds: 60, requests: 180, inputMean: 2000, inputSecondMoment: 2000 ** 2 * 1.6, outputMean: 25 }];
+  t.equal(pdpilot({}).decide(context(4, 4, { forecast, history })).reason.code, 'plan-move', 'with 180 requests seen it plans');
+});
+
+t.test('reactive correction: observed prefill pressure moves one instance when the plan agrees and decode has room', async (t) => {
+  // A load the plan serves at 4P/4D with margin to spare, but prompts pile up at prefill.
+  const forecast = forecastOf(1, 1200, 200, 1200 ** 2 * 1.3);
+  const calm = pdpilot().decide(context(4, 4, { forecast }));
+  t.not(calm.reason.code, 'reactive-prefill-pressure');
+  const pressured = pdpilot().decide(context(4, 4, { forecast }, (role) => (role === 'prefill' ? { queuedRequests: 20, ttftP90Seconds: 3 } : {})));
+  t.same(reasonProblems(pressured), [], 'known code, no NaN');
+  if (pressured.reason.code === 'plan-move') {
+    // The backlog alone may already make the plan move; then it must move toward prefill too.
+    t.ok(pressured.target.prefill > 4);
+  } else {
+    t.equal(pressured.reason.code, 'reactive-prefill-pressure');
+    t.same(pressured.target, { prefill: 5, decode: 3 });
+    t.equal(pressured.changes.length, 1);
+  }
+});
+
+t.test('no oscillation: a noisy stationary load through the controller settles and never reverses', async (t) => {
+  const clock = new ManualClock();
+  // Start far from the plan: the policy must converge, then hold.
+  const fleet = new FakeFleet(clock, roles(1, 7));
+  const policy = pdpilot({});
+  t.ok(choosesForecaster(policy));
+  const controller = new Controller({ clock, observer: fleet, actuator: fleet, policy, forecaster: policy.createForecaster(), profile, slo, intervalSeconds: 30 });
+  // Seeded noise: ±30% on the rate, ±10% on the lengths, around a mixed load.
+  let seed = 12345;
+  const noise = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+  const directions: number[] = [];
+  for (let k = 0; k < 240; k++) {
+    clock.set(k * 30);
+    const inputMean = 1500 * (1 + 0.1 * noise());
+    const sample: LoadSample = { startSeconds: k * 30 - 30, intervalSeconds: 30, requests: Math.round(150 * (1 + 0.3 * noise())), inputMean, inputSecondMoment: inputMean ** 2 * 1.5, outputMean: 150 * (1 + 0.1 * noise()) };
+    fleet.load = sample;
+    const decision = await controller.reconcileOnce();
+    if (decision.policy === 'pdpilot' && decision.status !== 'not-synced') t.same(reasonProblems(decision), [], 'known code, no NaN');
+    for (const a of decision.applied) directions.push(a.change.to === 'prefill' ? 1 : -1);
+    fleet.finishFlips();
+  }
+  t.ok(directions.length >= 1, 'it leaves the bad starting split');
+  t.ok(directions.length <= 4, `few flips: ${directions.length} in two hours`);
+  t.ok(directions.every((d) => d === directions[0]), `every flip in one direction: ${directions.join(',')}`);
+});
+
+t.test('parameters: schema defaults, the forecaster by name, bad names rejected', async (t) => {
+  const policy = pdpilot({});
+  t.equal(policy.params.forecaster.name, 'ewma');
+  t.equal(policy.params.minSampleRequests, 100);
+  t.equal(policy.createForecaster().name, 'ewma');
+  t.equal((createPolicy('pdpilot', { forecaster: { name: 'holt' } }) as PdpilotPolicy).createForecaster().name, 'holt');
+  t.throws(() => createPolicy('pdpilot', { forecaster: { name: 'crystal-ball' } }), InputError);
+  t.throws(() => createPolicy('pdpilot', { forecaster: { name: 'ewma', params: { nope: 1 } } }), InputError);
+  t.throws(() => createPolicy('pdpilot', { hysteresis: -1 }), InputError);
+});
