@@ -2,3 +2,4 @@
 export { registerUp } from './up.js';
 export { registerConfig } from './config.js';
 export { registerTrace } from './trace.js';
+export { registerWorker } from './worker.js';
