@@ -13,6 +13,12 @@ export interface Observation {
   load: LoadSample;
   /** True load of upcoming intervals; the simulator supplies it for the oracle policy only. */
   future?: readonly LoadSample[];
+  /**
+   * False when the observer's view is incomplete (e.g. the worker list is
+   * still being discovered): the controller then makes no decision. Absent
+   * means synced. Individual unreachable workers are marked `stale` instead.
+   */
+  synced?: boolean;
 }
 
 /** The controller's view of the fleet. */
