@@ -71,14 +71,17 @@ export class SimCluster implements SimHost, FleetObserver, Actuator {
   /** Flips started, and the GPU-seconds they cost (from drain start until the slot serves again). */
   flips = 0;
   flipCostSeconds = 0;
-  /** Control rounds that ordered at least one flip or resize. */
+  /** Control rounds that acted: handed flips to the actuator or resized the pool. */
   decisions = 0;
   arrivals = 0;
 
   private readonly instances: AnyInstance[] = [];
   private readonly slotInstance: number[] = [];
   private readonly slotStatus: WorkerStatus[] = [];
+  /** The role a slot reports: its current one, or the new one once a flip has drained it. */
   private readonly slotRole: Role[] = [];
+  /** Where a draining slot is going. */
+  private readonly slotNextRole: Role[] = [];
   private readonly slotAddedSeconds: number[] = [];
   private readonly slotRemovedSeconds: number[] = [];
   private readonly slotFlipStartSeconds: number[] = [];
@@ -106,6 +109,7 @@ export class SimCluster implements SimHost, FleetObserver, Actuator {
   private lastSample: LoadSample;
   private outcomesAtLastTick = 0;
   private stalledTicks = 0;
+  private actedThisTick = false;
 
   constructor(
     readonly profile: Profile,
@@ -290,7 +294,9 @@ export class SimCluster implements SimHost, FleetObserver, Actuator {
 
   private async onTick(now: number, tick: ControlTick): Promise<void> {
     this.closeInterval(now);
+    this.actedThisTick = false;
     await tick(now);
+    if (this.actedThisTick) this.decisions++;
     this.recordSplit(now);
     const busy = !this.arrivalsDone || this.requests.inFlight > 0;
     if (!busy) return;
@@ -346,16 +352,17 @@ export class SimCluster implements SimHost, FleetObserver, Actuator {
     const workers: WorkerSnapshot[] = [];
     for (let slot = 0; slot < this.slotStatus.length; slot++) {
       if (this.isRemoved(slot)) continue;
-      const instance = this.instances[this.slotInstance[slot] as number];
+      const index = this.slotInstance[slot] as number;
+      const instance = index >= 0 ? this.instances[index] : undefined; // none while switching or starting
       const role = this.slotRole[slot] as Role;
       const worker: WorkerSnapshot = {
         id: workerId(slot),
         role,
         status: this.slotStatus[slot] as WorkerStatus,
-        queuedRequests: instance && this.slotInstance[slot]! >= 0 ? instance.queuedRequests() : 0,
-        queuedTokens: instance && this.slotInstance[slot]! >= 0 ? instance.queuedTokens() : 0,
-        runningRequests: instance && this.slotInstance[slot]! >= 0 ? instance.runningRequests() : 0,
-        kvUsage: instance && this.slotInstance[slot]! >= 0 ? instance.kvUsage() : 0,
+        queuedRequests: instance?.queuedRequests() ?? 0,
+        queuedTokens: instance?.queuedTokens() ?? 0,
+        runningRequests: instance?.runningRequests() ?? 0,
+        kvUsage: instance?.kvUsage() ?? 0,
       };
       if (measured) {
         if (role === 'prefill' || this.options.colocated) worker.ttftP90Seconds = ttftP90;
@@ -381,7 +388,7 @@ export class SimCluster implements SimHost, FleetObserver, Actuator {
    */
   async apply(changes: readonly RoleChange[]): Promise<ActuationResult[]> {
     const results: ActuationResult[] = [];
-    if (changes.length > 0) this.decisions++;
+    if (changes.length > 0) this.actedThisTick = true;
     for (const change of changes) results.push(this.startFlip(change));
     return results;
   }
@@ -398,9 +405,9 @@ export class SimCluster implements SimHost, FleetObserver, Actuator {
     this.slotFlipStartSeconds[slot] = now;
     const old = this.instances[this.slotInstance[slot] as number] as AnyInstance;
     old.status = 'draining';
-    // The worker is reported in its new role from here on, so the controller does not order the same flip twice.
-    this.slotRole[slot] = change.to;
+    this.slotNextRole[slot] = change.to;
     if (this.options.freeFlips) {
+      this.slotRole[slot] = change.to;
       this.slotStatus[slot] = 'ready';
       this.startInstance(slot, change.to);
       this.maybeIdle(old, now);
@@ -451,7 +458,7 @@ export class SimCluster implements SimHost, FleetObserver, Actuator {
         changed = true;
       }
     }
-    if (changed) this.decisions++;
+    if (changed) this.actedThisTick = true;
   }
 
   maybeIdle(instance: SimInstance, now: number): void {
@@ -465,7 +472,9 @@ export class SimCluster implements SimHost, FleetObserver, Actuator {
       this.slotRemoving[slot] = false;
       return;
     }
+    // Drained: the worker now reports its new role while it switches (a live worker's /v1/state does the same).
     this.slotStatus[slot] = 'switching';
+    this.slotRole[slot] = this.slotNextRole[slot] as Role;
     this.events.push(now + this.profile.flipSeconds, EV_SWITCH_DONE, slot);
   }
 
@@ -485,6 +494,7 @@ export class SimCluster implements SimHost, FleetObserver, Actuator {
     this.slotInstance.push(-1);
     this.slotStatus.push(immediately ? 'ready' : 'starting');
     this.slotRole.push(role);
+    this.slotNextRole.push(role);
     this.slotAddedSeconds.push(now);
     this.slotRemovedSeconds.push(Number.NaN);
     this.slotFlipStartSeconds.push(0);

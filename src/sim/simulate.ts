@@ -6,7 +6,10 @@ import type { Policy } from '../policy/policy.js';
 import { SimCluster, type SplitPoint } from './cluster.js';
 import { resolveOptions, type SimOptions } from './options.js';
 import type { OutcomeSummary } from './outcomes.js';
-import { PolicyController } from './policy-controller.js';
+import { Controller } from '../control/controller.js';
+import type { SafetyConfig } from '../control/safety.js';
+import { LastValueForecaster, type Forecaster } from '../forecast/forecaster.js';
+import { ManualClock } from '../lib/clock.js';
 
 export interface SimulateInput {
   /** The trace, sorted by arrival; iterated once, or twice when the policy sees the future (the oracle). */
@@ -15,6 +18,10 @@ export interface SimulateInput {
   policy: Policy;
   slo: Slo;
   options: SimOptions;
+  /** Overrides of the controller's safety rules (the oracle lifts the flip limits). */
+  safety?: Partial<SafetyConfig>;
+  /** Defaults to last-value until the forecasting issue lands. */
+  forecaster?: Forecaster;
 }
 
 export interface SimResult {
@@ -27,7 +34,7 @@ export interface SimResult {
   flips: number;
   /** GPU-seconds spent draining and switching (the cost of the flips). */
   flipCostSeconds: number;
-  /** Control rounds that ordered at least one flip or resize. */
+  /** Control rounds that acted: handed flips to the actuator or resized the pool. */
   decisions: number;
   /** Requests that arrived (completed + dropped). */
   simulatedRequests: number;
@@ -43,10 +50,24 @@ export async function simulate(input: SimulateInput): Promise<SimResult> {
   const options = resolveOptions(input.options, profile.kvCapacityTokens);
   const future = options.revealFuture ? intervalSamples(input.trace, options.intervalSeconds, options.rateScale) : [];
   const cluster = new SimCluster(profile, options, future);
-  const controller = new PolicyController(policy, cluster, cluster, profile, slo, options.intervalSeconds);
-  await cluster.run(input.trace, async () => {
+  // The controller of src/control/, exactly as live: it observes and actuates
+  // through the cluster's ports and reads time from a clock the event loop moves.
+  const clock = new ManualClock();
+  const controller = new Controller({
+    clock,
+    observer: cluster,
+    actuator: cluster,
+    policy,
+    forecaster: input.forecaster ?? new LastValueForecaster(),
+    profile,
+    slo,
+    intervalSeconds: options.intervalSeconds,
+    ...(input.safety ? { safety: input.safety } : {}),
+  });
+  await cluster.run(input.trace, async (nowSeconds) => {
+    clock.set(nowSeconds);
     const decision = await controller.reconcileOnce();
-    cluster.resize(decision.target);
+    if (decision.target) cluster.resize(decision.target);
   });
   const summary = cluster.outcomes.summary();
   return {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { simulate } from '../../src/sim/simulate.js';
-import { HoldPolicy, LOOSE_SLO, handProfile, requests } from './helpers.js';
+import { HoldPolicy, LOOSE_SLO, handProfile, requests } from './fixtures/helpers.js';
 
 const base = { gpus: 2, initialPrefill: 1, prefillTokenBudget: 4096, linkBytesPerSecond: 1e9 };
 

@@ -3,3 +3,5 @@ export { registerUp } from './up.js';
 export { registerConfig } from './config.js';
 export { registerTrace } from './trace.js';
 export { registerWorker } from './worker.js';
+export { registerSim } from './sim.js';
+export { registerBench } from './bench.js';
