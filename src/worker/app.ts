@@ -87,7 +87,8 @@ class TokenFeed {
 export function buildWorkerApp(opts: WorkerAppOptions): FastifyInstance {
   const { host } = opts;
   const { engine, metrics } = host;
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1 << 20 });
+  // removeAdditional off: an unknown key is a 400, not silently dropped (a typo must not change behaviour).
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1 << 20, ajv: { customOptions: { removeAdditional: false } } });
   const vocab = () => engine.stats().vocab;
 
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, _request, reply) => {
