@@ -2,6 +2,9 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { InputError } from '../domain/errors.js';
 import { ColocatedParamsSchema, ColocatedPolicy } from './colocated.js';
+import { DopdParamsSchema, DopdPolicy } from './dopd.js';
+import { DynamoSlaParamsSchema, DynamoSlaPolicy } from './dynamo-sla.js';
+import { OracleParamsSchema, OraclePolicy } from './oracle.js';
 import { parseParams } from './params.js';
 import { ReactiveParamsSchema, ReactivePolicy } from './reactive.js';
 import type { Policy } from './policy.js';
@@ -42,6 +45,21 @@ const ENTRIES = {
     schema: ReactiveParamsSchema,
     description: "Dynamo's load-based planner: prefill queue and decode KV thresholds, ±1 per interval",
     create: (p) => new ReactivePolicy(p),
+  }),
+  'dynamo-sla': entry({
+    schema: DynamoSlaParamsSchema,
+    description: "Dynamo's SLA planner: replicas from forecast rate, ISL, OSL and the profile, with correction factors",
+    create: (p) => new DynamoSlaPolicy(p),
+  }),
+  dopd: entry({
+    schema: DopdParamsSchema,
+    description: "DOPD's rule: C_max from KV, r = C_max·TTFT/(OSL·TPOT), N_D = ⌈concurrency/C_max⌉, N_P = ⌈r·N_D⌉",
+    create: (p) => new DopdPolicy(p),
+  }),
+  oracle: entry({
+    schema: OracleParamsSchema,
+    description: "knows each interval's true load (simulator only) and picks the split the profile says serves it best",
+    create: (p) => new OraclePolicy(p),
   }),
   colocated: entry({
     schema: ColocatedParamsSchema,

@@ -9,7 +9,7 @@ import { ManualClock } from '../../src/lib/clock.js';
 import { loadProfile } from '../../src/perf/profile.js';
 import type { Policy, PolicyContext, PolicyDecision } from '../../src/policy/policy.js';
 import { flipsToward } from '../../src/policy/split.js';
-import { FakeFleet } from './fake-fleet.js';
+import { FakeFleet } from './fixtures/fake-fleet.js';
 
 const profile = await loadProfile(new URL('../../profiles/opt-13b-tp1-a100.json', import.meta.url).pathname);
 const slo = { ttftSeconds: 1, tpotSeconds: 0.1, attainment: 0.9 };

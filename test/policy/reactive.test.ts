@@ -1,7 +1,7 @@
 import t from 'tap';
 import { ReactivePolicy } from '../../src/policy/reactive.js';
 import { createPolicy } from '../../src/policy/registry.js';
-import { context } from './helpers.js';
+import { context } from './fixtures/helpers.js';
 
 const params = { prefillQueueScaleUp: 5, prefillQueueScaleDown: 0.2, decodeKvScaleUp: 0.9, decodeKvScaleDown: 0.5, newDecodeGraceIntervals: 3 };
 

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { StaticPolicy } from '../../src/policy/static.js';
 import { ColocatedPolicy, isColocated } from '../../src/policy/colocated.js';
-import { context } from './helpers.js';
+import { context } from './fixtures/helpers.js';
 
 t.test('static holds the given split, flipping the least busy workers toward it', async (t) => {
   const policy = new StaticPolicy({ prefill: 3, decode: 5 });

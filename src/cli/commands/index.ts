@@ -5,3 +5,4 @@ export { registerTrace } from './trace.js';
 export { registerWorker } from './worker.js';
 export { registerSim } from './sim.js';
 export { registerBench } from './bench.js';
+export { registerPlan } from './plan.js';
