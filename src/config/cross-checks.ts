@@ -72,7 +72,7 @@ export function crossChecks({ config, valid, typed, given }: CheckInput): CheckR
       }
     }
   }
-  if (size !== undefined && controller.gpuBudget !== undefined && valid('controller.gpuBudget') && controller.gpuBudget < size) {
+  if (size !== undefined && valid('controller.gpuBudget') && controller.gpuBudget !== undefined && controller.gpuBudget < size) {
     problem('controller.gpuBudget', `must be ≥ the fleet size (${size}) (got ${controller.gpuBudget})`);
   }
 
@@ -229,7 +229,7 @@ function tokenProblems(config: PdpilotConfig, valid: CheckInput['valid']): KeyPr
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
 
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   return host === 'localhost' || host.startsWith('127.') || host === '::1' || host === '[::1]';
 }
 

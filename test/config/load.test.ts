@@ -1,7 +1,8 @@
 import t from 'tap';
 import { join, relative } from 'node:path';
 import { InputError, InputErrors } from '../../src/domain/errors.js';
-import { loadConfig, type LoadOptions } from '../../src/config/load.js';
+import { loadConfig, validateConfig, type LoadOptions } from '../../src/config/load.js';
+import { configKeys } from '../../src/config/reference.js';
 
 /** A subtest, as tap's callbacks receive it. */
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
@@ -237,4 +238,28 @@ t.test('one bad value gives one error, while other rules still run', async (t) =
     ],
   );
   t.same(await faults(t, 'null'), ['FILE: expected object, got null']);
+});
+
+t.test('any key set to a wrong type is reported, never a crash', async (t) => {
+  // Each key in turn, at every depth, replaced by null and by a string: the
+  // cross-field rules must skip what the schema rejected, not trip over it.
+  const base = {
+    fleet: { mode: 'static', urls: [{ url: 'http://10.0.0.5:8100' }, { url: 'http://10.0.0.6:8100' }] },
+    admin: { tokens: [{ name: 'a', token: TOKEN, scope: 'admin' }] },
+  };
+  await t.resolves(validateConfig(base, 'c.json', { checkFiles: false }), 'the base document is valid');
+  for (const { path } of configKeys()) {
+    for (const bad of [null, 'x']) {
+      const document = structuredClone(base) as Record<string, unknown>;
+      const keys = path.replace(/\[\]/g, '.0').split('.');
+      let node = document;
+      for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+      node[keys.at(-1)!] = bad;
+      const outcome = await validateConfig(document, 'c.json', { checkFiles: false }).then(
+        () => 'loaded',
+        (error: unknown) => (error instanceof InputErrors ? error.errors.map((e) => e.message).join('; ') : String(error)),
+      );
+      t.match(outcome, /^(loaded$|c\.json: )/, `${path} = ${JSON.stringify(bad)}: ${outcome}`);
+    }
+  }
 });
