@@ -10,7 +10,7 @@ export const PDPILOT_BIN = fileURLToPath(new URL('../../bin/pdpilot.js', import.
 
 export interface LocalWorkerSpec {
   role: Role;
-  backend: 'sim' | 'cpu';
+  backend: 'sim' | 'cpu' | 'cuda';
   host: string;
   /** 0 lets the worker pick a free port (its URL is read from its first stdout line). */
   port: number;
@@ -40,7 +40,8 @@ export function spawnWorker(spec: LocalWorkerSpec, options: LocalFleetOptions = 
   if (spec.profile) args.push('--profile', spec.profile);
   if (spec.workerId) args.push('--worker-id', spec.workerId);
   args.push(...(spec.extraArgs ?? []));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Own process group: a Ctrl-C in the terminal reaches only the parent, which drains the router before it stops the workers.
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const label = `${spec.role}:${spec.port}`;
   let stderrTail = '';
   child.stderr.setEncoding('utf8');
