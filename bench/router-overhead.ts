@@ -15,6 +15,8 @@
 // histogram. Then, for information: the full path (max_tokens 4: prefill, KV
 // pull, decode) at the same rate, and the router's maximum throughput
 // (max_tokens 1, 64 connections, no rate limit).
+// The TypeScript loader checks this file on its own, without tsconfig's includes: point it at the declarations.
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
 /// <reference path="./autocannon.d.ts" />
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';

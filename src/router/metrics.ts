@@ -8,7 +8,7 @@ export const OUTCOMES = ['ok', 'client_error', 'rejected_busy', 'no_worker', 'fa
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** Why the router sent part of a request to another worker. */
-export const RETRY_REASONS = ['prefill_failed', 'prefill_handed_back', 'decode_lost', 'decode_handed_back'] as const;
+export const RETRY_REASONS = ['prefill_failed', 'prefill_handed_back', 'decode_lost', 'decode_handed_back', 'kv_lost'] as const;
 export type RetryReason = (typeof RETRY_REASONS)[number];
 
 // Buckets: TTFT SLOs sit between 0.1 s and a few seconds; TPOT SLOs between 10 and 200 ms.

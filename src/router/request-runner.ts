@@ -47,6 +47,9 @@ export interface RunnerLimits {
   handBacks: number;
 }
 
+/** Decode failures that are the KV source's, not the decode worker's (docs/protocol.md codes). */
+const KV_SOURCE_CODES = new Set(['kv_not_found', 'kv_unreachable']);
+
 export const DEFAULT_LIMITS: RunnerLimits = { prefillRetries: 1, decodeResumes: 3, handBacks: 8 };
 
 export class RequestRunner {
@@ -116,6 +119,11 @@ export class RequestRunner {
           this.fleet.markDraining(d);
           this.metrics.countRetry('decode_handed_back');
           if (--budget.handBacks < 0) throw new RouterError('upstream_failed', `handed back too many times; last: ${error.message}`);
+        } else if (KV_SOURCE_CODES.has(error.code)) {
+          // The decode worker is fine; the KV it was to pull is gone (the prefill worker died, or released it while
+          // draining for a flip). Prefill again; the same decode worker stays eligible.
+          this.metrics.countRetry('kv_lost');
+          if (--budget.decodeResumes < 0) throw new RouterError('upstream_failed', `KV lost; resumed too many times; last: ${error.message}`);
         } else {
           if (error.kind === 'unreachable') this.fleet.markUnreachable(d);
           lostDecoders.add(d);

@@ -27,7 +27,13 @@ function metricValue(text: string, series: string): number {
 t.test('a decode worker killed mid-stream: the stream goes on with no token repeated or missing', async (t) => {
   // The cpu backend (a real small Llama, greedy): a prefill over prompt + emitted tokens predicts exactly the token
   // the lost decode would have produced next, so the resumed stream can be compared token for token.
-  const f = await startTestFleet({ roles: ['prefill', 'decode', 'decode'], backend: 'cpu', extraArgs: ['--threads', '1'] });
+  // A model big enough that a decode step takes several milliseconds, so the client keeps up with the worker and
+  // "after 40 tokens" is mid-stream at the worker too, even on a busy machine.
+  const f = await startTestFleet({
+    roles: ['prefill', 'decode', 'decode'],
+    backend: 'cpu',
+    extraArgs: ['--threads', '1', '--model-shape', 'layers=4,hidden=512,heads=8,kvHeads=4,ffn=1376,vocab=1024,context=1024'],
+  });
   t.teardown(() => f.close());
   const client = new OpenAI({ baseURL: `${f.url}/v1`, apiKey: 'unused', maxRetries: 0 });
   const body = { prompt: 'The quick brown fox jumps over the lazy dog, and then', max_tokens: 400 };
@@ -38,7 +44,7 @@ t.test('a decode worker killed mid-stream: the stream goes on with no token repe
   let killedAt = -1;
   let killedPid: number | undefined;
   const resumed = await streamIds(client, body, async (count) => {
-    if (count !== 40) return;
+    if (killedAt >= 0 || count < 40) return;
     // Which decode worker carries the stream? The one with a request running.
     for (let i = 1; i < f.clients.length; i++) {
       const s = await f.clients[i]!.state();
@@ -50,7 +56,7 @@ t.test('a decode worker killed mid-stream: the stream goes on with no token repe
       }
     }
   });
-  t.equal(killedAt, 40, 'a decode worker was killed after 40 tokens');
+  t.ok(killedAt >= 40 && killedAt < 300, `a decode worker was killed mid-stream, after ${killedAt} tokens`);
   t.ok(killedPid, 'the killed worker had a pid');
   t.equal(resumed.length, 400, 'every token arrived');
   t.same(resumed, reference, 'the token sequence equals the uninterrupted run');
@@ -82,7 +88,8 @@ t.test('workers flipped (drained) while requests flow: none lost', async (t) => 
   t.teardown(() => f.close());
   const client = new OpenAI({ baseURL: `${f.url}/v1`, apiKey: 'unused', maxRetries: 0 });
   const total = 48;
-  const maxTokens = 60;
+  // 100 tokens at ~2 ms a step: each stream lasts ~200 ms, longer than the 50 ms drain bound below.
+  const maxTokens = 100;
   let started = 0;
   const counts: number[] = [];
   const worker = async () => {
@@ -93,9 +100,9 @@ t.test('workers flipped (drained) while requests flow: none lost', async (t) => 
     }
   };
   const load = Promise.all(Array.from({ length: 8 }, worker));
-  // Mid-load, flip one decode worker to prefill and one prefill worker to decode, with a drain bound so short that
-  // requests already streaming are handed back mid-stream too.
-  await new Promise((r) => setTimeout(r, 300));
+  // Once decode worker 2 is streaming, flip it to prefill and prefill worker 0 to decode, with a drain bound so short
+  // that the requests already streaming there are handed back mid-stream too.
+  while ((await f.clients[2]!.state()).runningRequests === 0) await new Promise((r) => setTimeout(r, 5));
   const [toPrefill, toDecode] = await Promise.all([f.clients[2]!.switchRole('prefill', 0.05), f.clients[0]!.switchRole('decode', 0.05)]);
   await load;
   t.equal(toPrefill.changed, true);
@@ -106,13 +113,16 @@ t.test('workers flipped (drained) while requests flow: none lost', async (t) => 
   t.same(states.map((s) => s.role), ['decode', 'prefill', 'prefill', 'decode']);
   const metrics = await (await fetch(`${f.url}/metrics`)).text();
   const handedBack =
-    metricValue(metrics, 'pdpilot_router_retries_total{reason="prefill_handed_back"}') + metricValue(metrics, 'pdpilot_router_retries_total{reason="decode_handed_back"}');
+    metricValue(metrics, 'pdpilot_router_retries_total{reason="prefill_handed_back"}') +
+    metricValue(metrics, 'pdpilot_router_retries_total{reason="decode_handed_back"}') +
+    metricValue(metrics, 'pdpilot_router_retries_total{reason="kv_lost"}');
   t.ok(handedBack >= 1, `requests were handed back and re-routed (${handedBack})`);
   t.equal(metricValue(metrics, 'pdpilot_router_requests_total{outcome="ok"}'), total);
 });
 
 t.test('saturation: past router.maxQueue, 429 with Retry-After; the admitted requests complete', async (t) => {
-  const f = await startTestFleet({ roles: ['prefill', 'decode'], profile: writeFastProfile(50), router: { maxQueue: 2 } });
+  // One-second steps: no request gets its first token before all eight have arrived, even on a busy machine.
+  const f = await startTestFleet({ roles: ['prefill', 'decode'], profile: writeFastProfile(1000), router: { maxQueue: 2 } });
   t.teardown(() => f.close());
   const statuses = await Promise.all(
     Array.from({ length: 8 }, async (_, i) => {
