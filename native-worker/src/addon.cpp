@@ -124,6 +124,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                         InstanceMethod("kvRelease", &EngineWrap::KvRelease),
                         InstanceMethod("stats", &EngineWrap::Stats),
                         InstanceMethod("checkKv", &EngineWrap::CheckKv),
+                        InstanceMethod("ref", &EngineWrap::RefLoop),
+                        InstanceMethod("unref", &EngineWrap::UnrefLoop),
                         InstanceMethod("close", &EngineWrap::Close)});
   }
 
@@ -233,6 +235,15 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     char err[512] = {0};
     int rc = pdw_check_kv(live(info.Env()), err, sizeof err);
     return Napi::String::New(info.Env(), rc == PDW_OK ? "" : err);
+  }
+  // The host refs the event loop while it waits on engine events (a CLI with no server would exit otherwise).
+  Napi::Value RefLoop(const Napi::CallbackInfo& info) {
+    if (!released_) tsfn_.Ref(info.Env());
+    return info.Env().Undefined();
+  }
+  Napi::Value UnrefLoop(const Napi::CallbackInfo& info) {
+    if (!released_) tsfn_.Unref(info.Env());
+    return info.Env().Undefined();
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
     closing = true;

@@ -1,5 +1,7 @@
 #include "sim_backend.h"
 
+#include <algorithm>
+#include <atomic>
 #include <thread>
 
 namespace pdw {
@@ -7,9 +9,20 @@ namespace pdw {
 using Clock = std::chrono::steady_clock;
 
 void wait_until_precise(Clock::time_point deadline) {
-  // 200 µs of spin covers a typical Linux wake-up; the sleep gives the core back for the rest.
-  const auto spin = std::chrono::microseconds(200);
-  if (Clock::now() + spin < deadline) std::this_thread::sleep_until(deadline - spin);
+  // sleep_until wakes late (~50 µs on an idle machine, milliseconds on a
+  // loaded one), so sleep until `margin` short of the deadline and spin the
+  // rest. The margin follows the wake-up lateness seen (EWMA ×2, 200 µs to
+  // 2 ms). Each step holds its own deadline: no step is shortened to make up
+  // for an earlier late one, so a step is late only when the OS does not run
+  // this thread at all (more runnable threads than cores).
+  static std::atomic<int64_t> late_ns{0};
+  const int64_t margin = std::min<int64_t>(2'000'000, std::max<int64_t>(200'000, 2 * late_ns.load() + 100'000));
+  const auto wake = deadline - std::chrono::nanoseconds(margin);
+  if (Clock::now() < wake) {
+    std::this_thread::sleep_until(wake);
+    const int64_t late = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - wake).count();
+    late_ns.store((late_ns.load() * 7 + std::max<int64_t>(0, late)) / 8);
+  }
   while (Clock::now() < deadline) {
   }
 }

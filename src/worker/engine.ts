@@ -45,7 +45,23 @@ export class WorkerEngine {
     return new EngineError(code, `${what}: ${loadNative().statusName(code)}`);
   }
 
+  private refd = false;
+
+  /** Holds the event loop open exactly while some request or probe awaits engine events. */
+  private syncRef(): void {
+    const want = !this.closed && this.handlers.size + this.probes.size > 0;
+    if (want === this.refd) return;
+    this.refd = want;
+    if (want) this.native.ref();
+    else this.native.unref();
+  }
+
   private dispatch(events: NativeEvent[]): void {
+    this.dispatchAll(events);
+    this.syncRef();
+  }
+
+  private dispatchAll(events: NativeEvent[]): void {
     for (const e of events) {
       if (e.type === PdwEvent.step) {
         const probe = this.probes.get(e.id);
@@ -93,6 +109,7 @@ export class WorkerEngine {
       this.handlers.delete(id);
       throw this.status(rc, what);
     }
+    this.syncRef();
     return id;
   }
 
@@ -139,6 +156,7 @@ export class WorkerEngine {
         this.probes.delete(id);
         reject(this.status(rc, `probe ${kind} [${lens.join(',')}]`));
       }
+      this.syncRef();
     });
   }
 

@@ -95,6 +95,9 @@ export interface NativeEngine {
   stats(): NativeStats;
   /** '' when the KV bookkeeping invariants hold, else what broke. */
   checkKv(): string;
+  /** Keep Node's event loop alive while events are awaited / let it go. */
+  ref(): void;
+  unref(): void;
   close(): void;
 }
 

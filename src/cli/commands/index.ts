@@ -6,3 +6,4 @@ export { registerWorker } from './worker.js';
 export { registerSim } from './sim.js';
 export { registerBench } from './bench.js';
 export { registerPlan } from './plan.js';
+export { registerProfile } from './profile.js';
