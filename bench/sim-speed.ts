@@ -20,6 +20,7 @@ async function timed(label: string, gpus: number, copies: number): Promise<void>
   const trace = copies === 1 ? conv : superposeTraces(Array.from({ length: copies }, (_, i) => ({ trace: conv, offsetSeconds: i * 0.0037 })));
   const prefill = Math.round((gpus * 3) / 8);
   const started = process.hrtime.bigint();
+  const cpuStarted = process.cpuUsage();
   const result = await runPolicy({
     trace,
     profile,
@@ -28,10 +29,14 @@ async function timed(label: string, gpus: number, copies: number): Promise<void>
     options: { gpus, initialPrefill: prefill },
   });
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  // CPU time too: on a shared machine wall time includes waiting for a core; the run is single-threaded.
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const rssMb = process.resourceUsage().maxRSS / 1024;
   process.stdout.write(
     `${label}: ${result.simulatedRequests} requests on ${gpus} GPUs in ${wallSeconds.toFixed(2)} s wall = ` +
-      `${Math.round(result.simulatedRequests / wallSeconds)} simulated requests/s; attainment ${(result.attainment * 100).toFixed(1)}%; ` +
+      `${Math.round(result.simulatedRequests / wallSeconds)} simulated requests/s (CPU ${cpuSeconds.toFixed(2)} s: ` +
+      `${Math.round(result.simulatedRequests / cpuSeconds)}/s); attainment ${(result.attainment * 100).toFixed(1)}%; ` +
       `peak RSS so far ${rssMb.toFixed(0)} MB\n`,
   );
 }

@@ -298,11 +298,9 @@ export class SimCluster implements SimHost, FleetObserver, Actuator {
     await tick(now);
     if (this.actedThisTick) this.decisions++;
     this.recordSplit(now);
-    const busy = !this.arrivalsDone || this.requests.inFlight > 0;
-    if (!busy) return;
-    // Stuck: requests in flight and nothing scheduled that could move them (e.g. no instance of a role and no flip coming).
-    const onlyArrival = this.events.length === (this.arrivalsDone ? 0 : 1);
-    if (onlyArrival && this.requests.inFlight > 0 && this.arrivalsDone) {
+    if (this.arrivalsDone && this.requests.inFlight === 0) return; // done: no more ticks
+    // Stuck: requests in flight, no arrival to come and no event that could move them (e.g. no instance of a role and no flip coming).
+    if (this.arrivalsDone && this.events.length === 0) {
       if (++this.stalledTicks > MAX_STALLED_TICKS) {
         throw new Error(`simulation stalled at ${now.toFixed(1)} s: ${this.requests.inFlight} requests in flight and no instance can serve them`);
       }

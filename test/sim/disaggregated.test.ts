@@ -104,3 +104,29 @@ t.test('same input, same result', async (t) => {
   t.same(Array.from(a.summary.tpotSortedSeconds), Array.from(b.summary.tpotSortedSeconds));
   t.equal(a.summary.completed, 200);
 });
+
+t.test('local prefill: a very short prompt prefills on the decode instance, skipping the hand-off', async (t) => {
+  // 20 tokens: 10 + 2 = 12 ms on the decode instance, no transfer (which would add 20 MB ÷ 1 GB/s = 20 ms); a
+  // 100-token prompt still takes the prefill instance and the transfer (20 ms + 100 ms).
+  const r = await simulate({
+    trace: requests([0, 20, 3], [1, 100, 3]),
+    profile: handProfile(),
+    policy: new HoldPolicy(),
+    slo: LOOSE_SLO,
+    options: { ...base, localPrefillMaxTokens: 50 },
+  });
+  const ttft = Array.from(r.summary.ttftSortedSeconds);
+  t.ok(Math.abs((ttft[0] as number) - 0.012) < 1e-9, `${ttft}`);
+  t.ok(Math.abs((ttft[1] as number) - 0.12) < 1e-9, `${ttft}`);
+  t.ok(Math.abs(r.summary.tpotMeanSeconds - 0.005) < 1e-9);
+});
+
+t.test('the router option changes placement: shortest-queue ignores prompt lengths', async (t) => {
+  // Two prefill instances. A 4,000-token prompt lands on instance 0; then two 100-token prompts: shortest-queue
+  // puts the second behind the long one (both queues hold one request), length-aware does not.
+  const trace = requests([0, 4000, 1], [0.001, 100, 1], [0.002, 100, 1]);
+  const opts = { ...base, gpus: 3, initialPrefill: 2, kvTransfer: false };
+  const sq = await simulate({ trace, profile: handProfile(), policy: new HoldPolicy(), slo: LOOSE_SLO, options: { ...opts, router: 'shortest-queue' } });
+  const la = await simulate({ trace, profile: handProfile(), policy: new HoldPolicy(), slo: LOOSE_SLO, options: { ...opts, router: 'length-aware' } });
+  t.ok(la.summary.ttftP90Seconds < sq.summary.ttftP90Seconds, `length-aware p90 ${la.summary.ttftP90Seconds} < shortest-queue ${sq.summary.ttftP90Seconds}`);
+});
