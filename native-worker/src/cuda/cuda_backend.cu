@@ -445,6 +445,14 @@ std::unique_ptr<CudaBackend> CudaBackend::create(const pdw_model_shape& shape, c
   return from_weights(s, w, err);
 }
 
+bool device_memory(int64_t* free_bytes, int64_t* total_bytes, std::string* err) {
+  size_t f = 0, t = 0;
+  PDW_CUDA_TRY(cudaMemGetInfo(&f, &t));
+  *free_bytes = int64_t(f);
+  *total_bytes = int64_t(t);
+  return true;
+}
+
 bool device_sync(std::string* err) {
   PDW_CUDA_TRY(cudaDeviceSynchronize());
   return true;

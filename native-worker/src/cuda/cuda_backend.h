@@ -59,6 +59,8 @@ bool disagg_identity(const pdw_model_shape& shape, uint64_t seed, int prompt, in
 // GEMM over `iters` after warm-up, with the own kernel (cublas = false) or
 // cuBLAS (cublas = true; false with *err when cuBLAS does not load).
 bool time_gemm(int M, int N, int K, bool cublas, int iters, double* seconds, std::string* err);
+// Free and total device memory in bytes.
+bool device_memory(int64_t* free_bytes, int64_t* total_bytes, std::string* err);
 // Blocks until the device is idle (bench timing with host clocks); false with *err on a sticky CUDA error.
 bool device_sync(std::string* err);
 
