@@ -1,4 +1,9 @@
 {
+  "variables": {
+    # 1 when nvcc is found and build/cuda/libpdw_cuda.a built (tools/cuda-gyp.sh runs `make cuda-lib`), else 0.
+    "pdw_cuda%": "<!(sh tools/cuda-gyp.sh build)",
+    "pdw_cuda_libdir%": "<!(sh tools/cuda-gyp.sh libdir)"
+  },
   "targets": [
     {
       "target_name": "pdpilot_worker",
@@ -15,7 +20,16 @@
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
         "OTHER_CPLUSPLUSFLAGS": ["-O2"]
-      }
+      },
+      "conditions": [
+        ["pdw_cuda==1", {
+          "defines": ["PDW_WITH_CUDA"],
+          "libraries": [
+            "<(module_root_dir)/build/cuda/libpdw_cuda.a",
+            "-L<(pdw_cuda_libdir)", "-lcudart_static", "-ldl", "-lrt", "-lpthread"
+          ]
+        }]
+      ]
     }
   ]
 }

@@ -8,12 +8,9 @@
 
 namespace pdw {
 
-namespace {
+namespace ref {
 
-// dot with 8 independent accumulators: lets the compiler use SIMD lanes at -O2
-// without -ffast-math, and fixes the summation order (so a row's result never
-// depends on batch composition or thread count).
-inline float dot(const float* a, const float* b, int64_t n) {
+float dot(const float* a, const float* b, int64_t n) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
@@ -23,7 +20,6 @@ inline float dot(const float* a, const float* b, int64_t n) {
   return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
 }
 
-// x (T, C) → out (T, C): x / sqrt(mean(x²) + eps) · w
 void rmsnorm(const float* x, const float* w, float* out, int64_t T, int64_t C, float eps) {
   for (int64_t t = 0; t < T; t++) {
     const float* xr = x + t * C;
@@ -35,7 +31,6 @@ void rmsnorm(const float* x, const float* w, float* out, int64_t T, int64_t C, f
   }
 }
 
-// In place on one head vector v (D,) at position pos: rotate_half pairing (i, i + D/2).
 void rope(float* v, int32_t D, int32_t pos, float theta) {
   const int32_t half = D / 2;
   for (int32_t i = 0; i < half; i++) {
@@ -47,6 +42,33 @@ void rope(float* v, int32_t D, int32_t pos, float theta) {
     v[i + half] = b * c + a * s;
   }
 }
+
+void swiglu(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float g = gate[i];
+    gate[i] = g / (1.0f + std::exp(-g)) * up[i];  // silu(g) ⊙ u
+  }
+}
+
+void matmul(const float* x, const float* w, float* y, int64_t M, int64_t N, int64_t K) {
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t m = 0; m < M; m++) y[m * N + n] = dot(x + m * K, w + n * K, K);
+}
+
+int32_t argmax(const float* v, int32_t n) {
+  int32_t best = 0;
+  for (int32_t t = 1; t < n; t++)
+    if (v[t] > v[best]) best = t;
+  return best;
+}
+
+}  // namespace ref
+
+namespace {
+
+using ref::dot;
+using ref::rmsnorm;
+using ref::rope;
 
 struct Rng {  // splitmix64 → uniform floats; seeded weights are reproducible everywhere
   uint64_t s;
@@ -66,34 +88,32 @@ void fill(std::vector<float>* w, size_t n, Rng* rng, float scale, float center =
 
 }  // namespace
 
-std::unique_ptr<CpuBackend> CpuBackend::create(const pdw_model_shape& shape, const std::string& weights_path,
-                                               uint64_t seed, int threads, std::string* err) {
-  const pdw_model_shape& s = shape;
+bool load_host_weights(pdw_model_shape* shape, const std::string& weights_path, uint64_t seed, HostWeights* w,
+                       std::string* err) {
+  const pdw_model_shape& s = *shape;
   if (s.n_layers < 1 || s.hidden < 2 || s.n_heads < 1 || s.n_kv_heads < 1 || s.ffn < 1 || s.vocab < 2 ||
       s.max_context < 2) {
     *err = "model shape: layers, hidden, heads, kvHeads, ffn, vocab and maxContext must be positive";
-    return nullptr;
+    return false;
   }
   if (s.hidden % s.n_heads != 0 || (s.hidden / s.n_heads) % 2 != 0) {
     *err = "model shape: hidden must be a multiple of heads with an even head dimension (RoPE pairs)";
-    return nullptr;
+    return false;
   }
   if (s.n_heads % s.n_kv_heads != 0) {
     *err = "model shape: heads must be a multiple of kvHeads (grouped-query attention)";
-    return nullptr;
+    return false;
   }
-  if (threads <= 0) threads = int(std::thread::hardware_concurrency());
-  std::unique_ptr<CpuBackend> b(new CpuBackend(shape, threads));
-  if (b->s_.rope_theta <= 0) b->s_.rope_theta = 10000.f;
-  if (b->s_.norm_eps <= 0) b->s_.norm_eps = 1e-5f;
+  if (shape->rope_theta <= 0) shape->rope_theta = 10000.f;
+  if (shape->norm_eps <= 0) shape->norm_eps = 1e-5f;
   const int64_t C = s.hidden, D = s.hidden / s.n_heads, H = s.n_heads, KV = s.n_kv_heads, F = s.ffn, V = s.vocab;
-  b->layers_.resize(size_t(s.n_layers));
+  w->layers.resize(size_t(s.n_layers));
 
   if (weights_path.empty()) {
     // Scaled so activations stay O(1) through the stack: uniform ±1/√fan_in.
     Rng rng{seed};
-    fill(&b->embed_, size_t(V * C), &rng, 1.0f);
-    for (auto& L : b->layers_) {
+    fill(&w->embed, size_t(V * C), &rng, 1.0f);
+    for (auto& L : w->layers) {
       fill(&L.attn_norm, size_t(C), &rng, 0.1f, 1.0f);
       fill(&L.wq, size_t(H * D * C), &rng, 1.0f / std::sqrt(float(C)));
       fill(&L.wk, size_t(KV * D * C), &rng, 1.0f / std::sqrt(float(C)));
@@ -104,13 +124,12 @@ std::unique_ptr<CpuBackend> CpuBackend::create(const pdw_model_shape& shape, con
       fill(&L.w_up, size_t(F * C), &rng, 1.0f / std::sqrt(float(C)));
       fill(&L.w_down, size_t(C * F), &rng, 1.0f / std::sqrt(float(F)));
     }
-    fill(&b->final_norm_, size_t(C), &rng, 0.1f, 1.0f);
-    fill(&b->lm_head_, size_t(V * C), &rng, 1.0f / std::sqrt(float(C)));
-    return b;
+    fill(&w->final_norm, size_t(C), &rng, 0.1f, 1.0f);
+    fill(&w->lm_head, size_t(V * C), &rng, 1.0f / std::sqrt(float(C)));
+    return true;
   }
-
   std::map<std::string, SafeTensor> t;
-  if (!load_safetensors(weights_path, &t, err)) return nullptr;
+  if (!load_safetensors(weights_path, &t, err)) return false;
   auto take = [&](const std::string& name, std::vector<int64_t> shape_want, std::vector<float>* dst,
                   bool optional = false) -> bool {
     auto it = t.find(name);
@@ -129,11 +148,11 @@ std::unique_ptr<CpuBackend> CpuBackend::create(const pdw_model_shape& shape, con
     *dst = std::move(it->second.data);
     return true;
   };
-  bool ok = take("model.embed_tokens.weight", {V, C}, &b->embed_) && take("model.norm.weight", {C}, &b->final_norm_) &&
-            take("lm_head.weight", {V, C}, &b->lm_head_, true);
+  bool ok = take("model.embed_tokens.weight", {V, C}, &w->embed) && take("model.norm.weight", {C}, &w->final_norm) &&
+            take("lm_head.weight", {V, C}, &w->lm_head, true);
   for (int32_t l = 0; ok && l < s.n_layers; l++) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
-    Layer& L = b->layers_[size_t(l)];
+    HostLayer& L = w->layers[size_t(l)];
     ok = take(p + "input_layernorm.weight", {C}, &L.attn_norm) &&
          take(p + "self_attn.q_proj.weight", {H * D, C}, &L.wq) &&
          take(p + "self_attn.k_proj.weight", {KV * D, C}, &L.wk) &&
@@ -143,7 +162,22 @@ std::unique_ptr<CpuBackend> CpuBackend::create(const pdw_model_shape& shape, con
          take(p + "mlp.gate_proj.weight", {F, C}, &L.w_gate) && take(p + "mlp.up_proj.weight", {F, C}, &L.w_up) &&
          take(p + "mlp.down_proj.weight", {C, F}, &L.w_down);
   }
-  if (!ok) return nullptr;
+  return ok;
+}
+
+
+std::unique_ptr<CpuBackend> CpuBackend::create(const pdw_model_shape& shape, const std::string& weights_path,
+                                               uint64_t seed, int threads, std::string* err) {
+  pdw_model_shape s = shape;
+  HostWeights w;
+  if (!load_host_weights(&s, weights_path, seed, &w, err)) return nullptr;
+  return from_weights(s, std::move(w), threads);
+}
+
+std::unique_ptr<CpuBackend> CpuBackend::from_weights(const pdw_model_shape& shape, HostWeights weights, int threads) {
+  if (threads <= 0) threads = int(std::thread::hardware_concurrency());
+  std::unique_ptr<CpuBackend> b(new CpuBackend(shape, threads));
+  b->w_ = std::move(weights);
   return b;
 }
 
@@ -202,7 +236,7 @@ bool CpuBackend::forward(const std::vector<SeqStep>& batch, int32_t* next_tokens
         }
         seq_of[size_t(r)] = int32_t(si);
         pos_of[size_t(r)] = batch[si].n_past + k;
-        std::memcpy(&x[size_t(r * C)], &embed_[size_t(tok * C)], size_t(C) * 4);
+        std::memcpy(&x[size_t(r * C)], &w_.embed[size_t(tok * C)], size_t(C) * 4);
       }
   }
   std::vector<float> h(size_t(T * C));                  // (T, C)
@@ -214,7 +248,7 @@ bool CpuBackend::forward(const std::vector<SeqStep>& batch, int32_t* next_tokens
   const float scale = 1.0f / std::sqrt(float(D));
 
   for (int32_t l = 0; l < s_.n_layers; l++) {
-    const Layer& L = layers_[size_t(l)];
+    const HostLayer& L = w_.layers[size_t(l)];
     rmsnorm(x.data(), L.attn_norm.data(), h.data(), T, C, s_.norm_eps);
     matmul(h.data(), L.wq.data(), q.data(), T, H * D, C);
     matmul(h.data(), L.wk.data(), k.data(), T, KV * D, C);
@@ -236,27 +270,10 @@ bool CpuBackend::forward(const std::vector<SeqStep>& batch, int32_t* next_tokens
         const int64_t r = i / H, hh = i % H, kh = hh / group;
         const SeqStep& s = batch[size_t(seq_of[size_t(r)])];
         const int32_t p = pos_of[size_t(r)];
-        const float* qv = &q[size_t((r * H + hh) * D)];
-        float mx = -INFINITY;
-        for (int32_t j = 0; j <= p; j++) {
-          const int32_t blk = (*s.blocks)[size_t(j / block_size_)];
-          const float* kj = k_slot(l, blk, j % block_size_) + kh * D;
-          sc[size_t(j)] = dot(qv, kj, D) * scale;
-          if (sc[size_t(j)] > mx) mx = sc[size_t(j)];
-        }
-        float sum = 0;
-        for (int32_t j = 0; j <= p; j++) {
-          sc[size_t(j)] = std::exp(sc[size_t(j)] - mx);
-          sum += sc[size_t(j)];
-        }
-        float* o = &att[size_t((r * H + hh) * D)];
-        std::fill(o, o + D, 0.f);
-        for (int32_t j = 0; j <= p; j++) {
-          const int32_t blk = (*s.blocks)[size_t(j / block_size_)];
-          const float* vj = v_slot(l, blk, j % block_size_) + kh * D;
-          const float w = sc[size_t(j)] / sum;
-          for (int64_t d = 0; d < D; d++) o[d] += w * vj[d];
-        }
+        auto key_at = [&](int32_t j) { return k_slot(l, (*s.blocks)[size_t(j / block_size_)], j % block_size_) + kh * D; };
+        auto val_at = [&](int32_t j) { return v_slot(l, (*s.blocks)[size_t(j / block_size_)], j % block_size_) + kh * D; };
+        ref::attend(&q[size_t((r * H + hh) * D)], D, p + 1, scale, key_at, val_at, sc.data(),
+                    &att[size_t((r * H + hh) * D)]);
       }
     });
     matmul(att.data(), L.wo.data(), proj.data(), T, C, H * D);
@@ -265,10 +282,7 @@ bool CpuBackend::forward(const std::vector<SeqStep>& batch, int32_t* next_tokens
     rmsnorm(x.data(), L.ffn_norm.data(), h.data(), T, C, s_.norm_eps);
     matmul(h.data(), L.w_gate.data(), gate.data(), T, F, C);
     matmul(h.data(), L.w_up.data(), up.data(), T, F, C);
-    for (int64_t i = 0; i < T * F; i++) {
-      const float g = gate[size_t(i)];
-      gate[size_t(i)] = g / (1.0f + std::exp(-g)) * up[size_t(i)];  // silu(g) ⊙ u
-    }
+    ref::swiglu(gate.data(), up.data(), T * F);
     matmul(gate.data(), L.w_down.data(), proj.data(), T, C, F);
     for (int64_t i = 0; i < T * C; i++) x[size_t(i)] += proj[size_t(i)];
   }
@@ -288,19 +302,15 @@ bool CpuBackend::forward(const std::vector<SeqStep>& batch, int32_t* next_tokens
   std::vector<float> xs(size_t(R * C));  // (R, C)
   for (int64_t i = 0; i < R; i++) std::memcpy(&xs[size_t(i * C)], &x[size_t(rows[size_t(i)] * C)], size_t(C) * 4);
   std::vector<float> xn(size_t(R * C));
-  rmsnorm(xs.data(), final_norm_.data(), xn.data(), R, C, s_.norm_eps);
+  rmsnorm(xs.data(), w_.final_norm.data(), xn.data(), R, C, s_.norm_eps);
   std::vector<float> logits(size_t(R * V));  // (R, V)
-  matmul(xn.data(), lm_head_.empty() ? embed_.data() : lm_head_.data(), logits.data(), R, V, C);
+  matmul(xn.data(), w_.lm_head.empty() ? w_.embed.data() : w_.lm_head.data(), logits.data(), R, V, C);
   // Greedy pick from each sequence's last row (rows are in sequence order).
   int64_t last_row = -1;
   for (size_t si = 0; si < batch.size(); si++) {
     last_row += batch[si].n_new;
     int64_t i = all_logits ? last_row : int64_t(si);
-    const float* lr = &logits[size_t(i * V)];
-    int32_t best = 0;
-    for (int32_t t = 1; t < V; t++)
-      if (lr[t] > lr[best]) best = t;
-    next_tokens[si] = best;
+    next_tokens[si] = ref::argmax(&logits[size_t(i * V)], int32_t(V));
   }
   if (all_logits) *all_logits = std::move(logits);
   return true;

@@ -9,6 +9,9 @@
 #include "engine.h"
 #include "latency_model.h"
 #include "sim_backend.h"
+#ifdef PDW_WITH_CUDA
+#include "cuda/cuda_backend.h"
+#endif
 
 struct pdw_engine {
   std::unique_ptr<pdw::Engine> engine;
@@ -42,8 +45,14 @@ std::unique_ptr<pdw::Backend> make_backend(const pdw_config* c, std::string* err
     return std::unique_ptr<pdw::Backend>(b.release());
   }
   if (c->backend == PDW_BACKEND_CUDA) {
-    *err = "the cuda backend is not built into this binary (issue 6); use sim or cpu";
+#ifdef PDW_WITH_CUDA
+    auto b = pdw::cuda::CudaBackend::create(c->shape, c->weights_path ? c->weights_path : "", c->seed, err);
+    return std::unique_ptr<pdw::Backend>(b.release());
+#else
+    *err = "the cuda backend is not built into this binary: nvcc was not found when the native worker was built "
+           "(install the CUDA toolkit, then rebuild: npm rebuild, or make -C native-worker cuda); use sim or cpu";
     return nullptr;
+#endif
   }
   *err = "unknown backend " + std::to_string(c->backend);
   return nullptr;

@@ -346,7 +346,7 @@ export function buildWorkerApp(opts: WorkerAppOptions): FastifyInstance {
       role: host.role,
       status: host.status,
       backend: o.backend,
-      model: o.profile?.model ?? (o.backend === 'cpu' ? `llama-l${o.shape.layers}-h${o.shape.hidden}` : 'unknown'),
+      model: o.profile?.model ?? (o.backend === 'cpu' || o.backend === 'cuda' ? `llama-l${o.shape.layers}-h${o.shape.hidden}` : 'unknown'),
       // Both queues count: a generate (colocated) request waits in the prefill queue whatever the role.
       queue: { requests: s.queuedPrefill + s.queuedDecode, tokens: s.queuedPrefillTokens + s.queuedDecodeTokens },
       running: s.running,
