@@ -41,7 +41,7 @@ t.test('bad input: exit 2 with one line naming the fault', async (t) => {
     ['SLO ≤ 0', ['--policy', 'static', '--slo-ttft', '0'], /^--slo-ttft: must be a number > 0/],
     ['pool below the minimum', ['--policy', 'static', '--gpus', '1'], /^--gpus: 1 GPU\(s\) is smaller than policy static's minimum pool of 2/],
     ['split not adding up', ['--policy', 'static', '--prefill', '3', '--decode', '3'], /do not add up to --gpus 8/],
-    ['profile that does not parse', ['--policy', 'static', '--profile', `${dir}/broken-profile.json`], /broken-profile\.json: invalid JSON/],
+    ['profile that does not parse', ['--policy', 'static', '--profile', `${dir}/broken-profile.json`], /broken-profile\.json:1: invalid JSON/],
     ['trace that does not parse', ['--policy', 'static', '--trace', 'profiles/opt-13b-tp1-a100.json'], /profiles\/opt-13b-tp1-a100\.json.*unknown trace format/],
     ['missing trace', ['--policy', 'static', '--trace', 'nope.csv'], /^nope\.csv: /],
   ];
