@@ -50,8 +50,9 @@ export const PdpilotParamsSchema = Type.Object(
     }),
     minSampleRequests: Type.Integer({
       minimum: 0,
-      default: 100,
-      description: 'requests the history must hold before the first plan: length moments from n requests are off by about CV/√n, 10 % at 100 for prompts whose CV is near 1',
+      default: 1,
+      description:
+        'requests the history must hold before the first plan. 1: plan from the first interval that saw traffic — moments from n requests are off by about CV/√n, but the even split the pool starts from is no estimate at all, and the hysteresis and gain-vs-cost test still guard every later flip',
     }),
     linkGBps: Type.Number({ exclusiveMinimum: 0, default: 300, description: 'prefill→decode KV link, GB/s, for the TTFT budget (NVLink-class, as DistServe places P and D)' }),
   },
@@ -146,7 +147,7 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
       this.burst * sizedRate + queuedPrefill / horizonSeconds,
       sizedRate + queuedDecode / horizonSeconds,
       (p) => prefillPoolRate(profile, p, slo.ttftSeconds, slo.attainment, lengths, linkBytesPerSecond),
-      (d) => decodePoolRate(d, slots, slo.attainment, lengths),
+      (d) => decodePoolRate(profile, d, slots, slo.attainment, lengths),
     );
     const best = model.bestPrefill(current.prefill);
     const detail: Record<string, number> = {
