@@ -31,7 +31,7 @@ t.test("the oracle is pdpilot's planner on the true load: the split with the mos
   const chosen = model.headroom(d.target.prefill);
   for (let p = 1; p < 8; p++) t.ok(model.headroom(p) <= chosen, `${p}P/${8 - p}D is no better (${model.headroom(p).toFixed(3)} ≤ ${chosen.toFixed(3)})`);
   t.equal(d.target.prefill, bestSplit(8, (p) => model.prefillHeadroom(p), (n) => model.decodeHeadroom(n), 4));
-  t.ok(Math.abs((d.reason.detail?.headroom ?? 0) - chosen) < 1e-12, 'the reason carries the headroom');
+  t.ok(Math.abs(Number(d.reason.detail?.headroom ?? 0) - chosen) < 1e-12, 'the reason carries the headroom');
   t.ok(d.changes.length === Math.abs(d.target.prefill - 4), 'it moves straight there (flips are free)');
 });
 
