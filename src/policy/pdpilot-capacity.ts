@@ -133,19 +133,51 @@ export function decodeSlots(profile: Profile, tpotSeconds: number, lengths: Leng
 }
 
 /**
+ * Mean time a request spends in decode when `instances` instances share
+ * `arrivalsPerSecond`, seconds: E[o] steps at the step time of the batch
+ * the instances actually run, not of the largest batch the SLO allows.
+ * By Little's law the mean batch per instance is b = (λ/d)·E[o]·step(b),
+ * and step(b) = a + β·b·(context + 1) + c·b is linear in b within a fit
+ * regime, so b = r·a / (1 − r·(β·(context + 1) + c)) with r = λ·E[o]/d
+ * (step in seconds); the regime is chosen by the solution (small-batch fit
+ * below the profile's threshold). Infinity when the fixed point does not
+ * exist (the instances cannot keep up at any batch).
+ */
+export function decodeResidenceSeconds(profile: Profile, instances: number, arrivalsPerSecond: number, lengths: LengthMoments): number {
+  const outputTokens = Math.max(1, lengths.outputMean);
+  const context = lengths.inputMean + outputTokens / 2;
+  const perInstance = (arrivalsPerSecond * outputTokens) / Math.max(1, instances);
+  const fit = profile.decodeMs;
+  const solve = ([a, beta, c]: readonly number[]): number => {
+    const slope = (perInstance * ((beta as number) * (context + 1) + (c as number))) / 1000 / profile.pipelineParallel;
+    if (slope >= 1) return Number.POSITIVE_INFINITY;
+    return (perInstance * (a as number)) / 1000 / profile.pipelineParallel / (1 - slope);
+  };
+  let batch = solve(fit.smallBatch);
+  if (!(batch < fit.thresholdBatch)) batch = solve(fit.largeBatch);
+  if (!Number.isFinite(batch)) return Number.POSITIVE_INFINITY;
+  // At least one request in the step: a lone request still pays the step's fixed cost.
+  const b = Math.max(1, batch);
+  return outputTokens * (decodeStepMs(profile, b, b * context) / 1000);
+}
+
+/**
  * Largest arrival rate (req/s) `instances` decode instances take within the
  * TPOT bound at the attainment target. Requests in decode are an M/G/∞
- * population — Poisson with mean λ·OSL·step — and the pool has
- * instances × batch slots; a request that finds every slot taken waits for
+ * population — Poisson with mean λ·T, T the decode residence at the batch
+ * the load actually makes (decodeResidenceSeconds, Little's law) — and the
+ * pool has instances × batch slots (batch: the largest the TPOT bound and
+ * the reserved KV allow); a request that finds every slot taken waits for
  * KV (its TTFT grows) or would slow the step past the TPOT bound. So the
- * rate is the largest λ with P(Poisson(λ·OSL·step) > slots) ≤ 1 − attainment.
+ * rate is the largest λ with P(Poisson(λ·T(λ)) > slots) ≤ 1 − attainment.
  * 0 when no batch meets the bound.
  */
-export function decodePoolRate(instances: number, slots: DecodeSlots, attainment: number, lengths: LengthMoments): number {
+export function decodePoolRate(profile: Profile, instances: number, slots: DecodeSlots, attainment: number, lengths: LengthMoments): number {
   if (instances <= 0 || slots.batch <= 0) return 0;
-  const residenceSeconds = Math.max(1, lengths.outputMean) * slots.stepSeconds;
+  const slowest = Math.max(1, lengths.outputMean) * slots.stepSeconds;
   const capacity = instances * slots.batch;
   const tail = 1 - attainment;
-  const meets = (rate: number) => poissonTail(rate * residenceSeconds, capacity) <= tail;
-  return bisectLargest(meets, 0, (capacity / residenceSeconds) * STABLE_FRACTION, RATE_TOLERANCE);
+  const meets = (rate: number) => poissonTail(rate * Math.min(slowest, decodeResidenceSeconds(profile, instances, rate, lengths)), capacity) <= tail;
+  // T(λ) ≤ the residence at the full batch, so λ = capacity / slowest bounds the search.
+  return bisectLargest(meets, 0, (capacity / slowest) * STABLE_FRACTION, RATE_TOLERANCE);
 }

@@ -50,8 +50,9 @@ export const PdpilotParamsSchema = Type.Object(
     }),
     minSampleRequests: Type.Integer({
       minimum: 0,
-      default: 100,
-      description: 'requests the history must hold before the first plan: length moments from n requests are off by about CV/√n, 10 % at 100 for prompts whose CV is near 1',
+      default: 1,
+      description:
+        'requests the history must hold before the first plan. 1: plan from the first interval that saw traffic — moments from n requests are off by about CV/√n, but the even split the pool starts from is no estimate at all, and the hysteresis and gain-vs-cost test still guard every later flip',
     }),
     linkGBps: Type.Number({ exclusiveMinimum: 0, default: 300, description: 'prefill→decode KV link, GB/s, for the TTFT budget (NVLink-class, as DistServe places P and D)' }),
   },
@@ -102,7 +103,7 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
   }
 
   decide(context: PolicyContext): PolicyDecision {
-    const { forecast, profile, slo, snapshot } = context;
+    const { forecast, snapshot } = context;
     const workers = usableWorkers(snapshot);
     const pool = workers.length;
     const current = effectiveSplit(workers);
@@ -134,19 +135,15 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
     if (seen < this.params.minSampleRequests) {
       return hold('warm-up', `${seen} requests seen, fewer than the ${this.params.minSampleRequests} the length moments need: keeping the split`, { requestsSeen: seen });
     }
-    const slots = decodeSlots(profile, slo.tpotSeconds, lengths);
-    const model = new SplitModel(
-      profile.flipSeconds,
+    // Demand on each phase over the horizon: the sized rate plus the backlog it must also clear;
+    // prefill sees the rate κ× burstier than Poisson.
+    const model = splitModel(
+      context,
       pool,
-      prefillService(profile, lengths),
-      slots,
       lengths,
-      // Demand on each phase over the horizon: the sized rate plus the backlog it must also clear;
-      // prefill sees the rate κ× burstier than Poisson.
       this.burst * sizedRate + queuedPrefill / horizonSeconds,
       sizedRate + queuedDecode / horizonSeconds,
-      (p) => prefillPoolRate(profile, p, slo.ttftSeconds, slo.attainment, lengths, linkBytesPerSecond),
-      (d) => decodePoolRate(d, slots, slo.attainment, lengths),
+      linkBytesPerSecond,
     );
     const best = model.bestPrefill(current.prefill);
     const detail: Record<string, number> = {
@@ -256,10 +253,39 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
 }
 
 /**
+ * The capacity model of one load (lengths, per-phase demand in req/s) on a
+ * pool: what pdpilot plans with, and what the oracle plans with on the true
+ * future load (src/policy/oracle.ts), so the bound is the same planner with
+ * perfect knowledge.
+ */
+export function splitModel(
+  context: Pick<PolicyContext, 'profile' | 'slo'>,
+  pool: number,
+  lengths: LengthMoments,
+  prefillDemand: number,
+  decodeDemand: number,
+  linkBytesPerSecond: number,
+): SplitModel {
+  const { profile, slo } = context;
+  const slots = decodeSlots(profile, slo.tpotSeconds, lengths);
+  return new SplitModel(
+    profile.flipSeconds,
+    pool,
+    prefillService(profile, lengths),
+    slots,
+    lengths,
+    prefillDemand,
+    decodeDemand,
+    (p) => prefillPoolRate(profile, p, slo.ttftSeconds, slo.attainment, lengths, linkBytesPerSecond),
+    (d) => decodePoolRate(profile, d, slots, slo.attainment, lengths),
+  );
+}
+
+/**
  * Headroom of every split under one forecast, memoised: capacities are
  * bisections, and the walk and the correction ask for the same splits.
  */
-class SplitModel {
+export class SplitModel {
   private readonly prefillRates = new Map<number, number>();
   private readonly decodeRates = new Map<number, number>();
 
@@ -297,22 +323,7 @@ class SplitModel {
    * the current split). O(log pool) capacity evaluations.
    */
   bestPrefill(currentPrefill: number): number {
-    let lo = MIN_INSTANCES_PER_ROLE;
-    let hi = this.pool - MIN_INSTANCES_PER_ROLE;
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (this.prefillHeadroom(mid) >= this.decodeHeadroom(this.pool - mid)) hi = mid;
-      else lo = mid + 1;
-    }
-    const candidates = lo > MIN_INSTANCES_PER_ROLE ? [lo - 1, lo] : [lo];
-    let best = candidates[0] as number;
-    for (const p of candidates) {
-      const h = this.headroom(p);
-      const b = this.headroom(best);
-      if (h > b || (h === b && Math.abs(p - currentPrefill) < Math.abs(best - currentPrefill))) best = p;
-    }
-    // Equal headroom on a plateau (e.g. both sides unbounded): stay put when the current split is as good.
-    return this.headroom(currentPrefill) >= this.headroom(best) ? currentPrefill : best;
+    return bestSplit(this.pool, (p) => this.prefillHeadroom(p), (d) => this.decodeHeadroom(d), currentPrefill);
   }
 
   /**
@@ -341,6 +352,36 @@ class SplitModel {
   }
 }
 
+/**
+ * The split with the most headroom min(prefill(p), decode(pool − p)), given
+ * a rising prefill side and a falling decode side (each phase's capacity
+ * grows with its instances): binary search for the first p whose prefill
+ * side is at least its decode side, then the better of it and its left
+ * neighbour (ties to the one nearer the current split). O(log pool)
+ * capacity evaluations. Shared with the oracle, whose sides are the worst
+ * over its lookahead (a minimum of monotone functions is monotone).
+ */
+export function bestSplit(pool: number, prefillHeadroom: (p: number) => number, decodeHeadroom: (d: number) => number, currentPrefill: number): number {
+  const headroom = (p: number) => Math.min(prefillHeadroom(p), decodeHeadroom(pool - p));
+  let lo = MIN_INSTANCES_PER_ROLE;
+  let hi = pool - MIN_INSTANCES_PER_ROLE;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (prefillHeadroom(mid) >= decodeHeadroom(pool - mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  const candidates = lo > MIN_INSTANCES_PER_ROLE ? [lo - 1, lo] : [lo];
+  let best = candidates[0] as number;
+  for (const p of candidates) {
+    const h = headroom(p);
+    const b = headroom(best);
+    if (h > b || (h === b && Math.abs(p - currentPrefill) < Math.abs(best - currentPrefill))) best = p;
+  }
+  // Equal headroom on a plateau (e.g. both sides unbounded): stay put when the current split is as good.
+  const inPool = currentPrefill >= MIN_INSTANCES_PER_ROLE && currentPrefill <= pool - MIN_INSTANCES_PER_ROLE;
+  return inPool && headroom(currentPrefill) >= headroom(best) ? currentPrefill : best;
+}
+
 /** z of the 90th percentile of a normal: the observed TTFT figure is a p90. */
 const Z90 = 1.2816;
 /** Weight of the newest interval in the burst factor; the forecasters' default smoothing weight. */
@@ -358,7 +399,7 @@ const BURST_ALPHA = 0.5;
  * prefill only when no request was waiting for decode KV. κ is smoothed
  * with weight BURST_ALPHA and held when there is no evidence.
  */
-function updateBurst(previous: number, context: PolicyContext, workers: readonly WorkerSnapshot[], queuedDecode: number, kvPressure: number, linkBytesPerSecond: number): number {
+export function updateBurst(previous: number, context: PolicyContext, workers: readonly WorkerSnapshot[], queuedDecode: number, kvPressure: number, linkBytesPerSecond: number): number {
   const last = context.history[context.history.length - 1];
   const observed = observedMean(context.snapshot, 'prefill', 'ttftP90Seconds');
   const instances = workers.filter((w) => w.role === 'prefill' && w.status === 'ready').length;

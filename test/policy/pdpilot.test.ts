@@ -5,7 +5,8 @@ import type { LoadSample } from '../../src/domain/load.js';
 import type { Role } from '../../src/domain/role.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { md1WaitQuantileSeconds } from '../../src/perf/queueing.js';
-import { erlangC, mgcWaitQuantileSeconds, poissonTail, prefillPoolRate } from '../../src/policy/pdpilot-capacity.js';
+import { decodePoolRate, decodeResidenceSeconds, decodeSlots, erlangC, mgcWaitQuantileSeconds, poissonTail, prefillPoolRate } from '../../src/policy/pdpilot-capacity.js';
+import { decodeStepMs } from '../../src/perf/latency.js';
 import { choosesForecaster } from '../../src/policy/pdpilot-forecast.js';
 import { PDPILOT_REASONS, PdpilotPolicy } from '../../src/policy/pdpilot-policy.js';
 import type { PolicyContext, PolicyDecision } from '../../src/policy/policy.js';
@@ -40,6 +41,26 @@ t.test('capacity: Erlang C, Poisson tail and M/G/c against known values', async 
   const one = prefillPoolRate(profile, 1, 1, 0.9, lengths, 300e9);
   const four = prefillPoolRate(profile, 4, 1, 0.9, lengths, 300e9);
   t.ok(four > 4 * one, `pooling: 4 instances carry more than 4× one (${four.toFixed(2)} vs ${one.toFixed(2)})`);
+});
+
+t.test("decode residence by Little's law: E[o] steps at the batch the load makes, not at the largest one", async (t) => {
+  const lengths = { inputMean: 1000, inputSecondMoment: 1000 ** 2, outputMean: 200 };
+  const context = 1000 + 100;
+  for (const [instances, rate] of [[4, 2], [4, 12], [2, 9]] as const) {
+    const residence = decodeResidenceSeconds(profile, instances, rate, lengths);
+    // The fixed point: the mean batch b = (λ/d)·T satisfies T = E[o]·step(b).
+    const batch = (rate / instances) * residence;
+    const step = decodeStepMs(profile, Math.max(1, batch), Math.max(1, batch) * context) / 1000;
+    t.ok(Math.abs(residence - 200 * step) < 1e-9 * residence, `fixed point at ${rate} req/s on ${instances}: T ${residence.toFixed(3)} s, batch ${batch.toFixed(1)}`);
+  }
+  t.ok(decodeResidenceSeconds(profile, 4, 2, lengths) < decodeResidenceSeconds(profile, 4, 12, lengths), 'more load, bigger batch, slower steps');
+  t.equal(decodeResidenceSeconds(profile, 1, 1e6, lengths), Number.POSITIVE_INFINITY, 'no fixed point: the instances cannot keep up');
+  // The pool rate sees the faster steps of a partly filled batch, so it is at least the full-batch figure.
+  const slots = decodeSlots(profile, 0.1, lengths);
+  const fullBatchRate = (4 * slots.batch) / (200 * slots.stepSeconds);
+  const rate = decodePoolRate(profile, 4, slots, 0.9, lengths);
+  t.ok(rate > 0 && rate < fullBatchRate, `below the raw slot rate: ${rate.toFixed(2)} < ${fullBatchRate.toFixed(2)}`);
+  t.ok(poissonTail(rate * decodeResidenceSeconds(profile, 4, rate, lengths), 4 * slots.batch) <= 0.1 + 1e-9, 'occupancy tail within 1 − attainment at that rate');
 });
 
 t.test('the split follows the load from prefill-heavy to decode-heavy', async (t) => {
@@ -92,14 +113,20 @@ t.test('idle intervals hold the split and never give NaN', async (t) => {
   }
 });
 
-t.test('warm-up: no plan before the history holds enough requests to trust the length moments', async (t) => {
+t.test('start-up: the first interval with traffic is planned from, not held at the even split', async (t) => {
   const forecast = forecastOf(3, 2000, 25, 2000 ** 2 * 1.6);
+  // No request seen yet (the context's history is one idle interval): nothing to size with.
   const fresh = pdpilot({}).decide(context(4, 4, { forecast }));
   t.same(reasonProblems(fresh), [], 'known code, no NaN');
   t.equal(fresh.reason.code, 'warm-up');
   t.same(fresh.changes, []);
-  const history = [{ startSeconds: 540, intervalSeconds: 60, requests: 180, inputMean: 2000, inputSecondMoment: 2000 ** 2 * 1.6, outputMean: 25 }];
-  t.equal(pdpilot({}).decide(context(4, 4, { forecast, history })).reason.code, 'plan-move', 'with 180 requests seen it plans');
+  // One interval of prefill-heavy traffic (even a small one) moves toward prefill at once.
+  const history = [{ startSeconds: 540, intervalSeconds: 60, requests: 12, inputMean: 2000, inputSecondMoment: 2000 ** 2 * 1.6, outputMean: 25 }];
+  const first = pdpilot({}).decide(context(4, 4, { forecast, history }));
+  t.equal(first.reason.code, 'plan-move', 'with 12 requests seen it plans');
+  t.ok(first.target.prefill > 4, `toward prefill: ${first.target.prefill}P`);
+  // The old, stricter gate is still a parameter.
+  t.equal(pdpilot({ minSampleRequests: 100 }).decide(context(4, 4, { forecast, history })).reason.code, 'warm-up');
 });
 
 t.test('reactive correction: observed prefill pressure moves one instance when the plan agrees and decode has room', async (t) => {
@@ -148,7 +175,7 @@ t.test('no oscillation: a noisy stationary load through the controller settles a
 t.test('parameters: schema defaults, the forecaster by name, bad names rejected', async (t) => {
   const policy = pdpilot({});
   t.equal(policy.params.forecaster.name, 'ewma');
-  t.equal(policy.params.minSampleRequests, 100);
+  t.equal(policy.params.minSampleRequests, 1);
   t.equal(policy.createForecaster().name, 'ewma');
   t.equal((createPolicy('pdpilot', { forecaster: { name: 'holt' } }) as PdpilotPolicy).createForecaster().name, 'holt');
   t.throws(() => createPolicy('pdpilot', { forecaster: { name: 'crystal-ball' } }), InputError);
