@@ -6,3 +6,5 @@ export { registerPlan } from './plan.js';
 export { registerForecast } from './forecast.js';
 export { registerWorker } from './worker.js';
 export { registerProfile } from './profile.js';
+export { registerSim } from './sim.js';
+export { registerBench } from './bench.js';

@@ -1,0 +1,106 @@
+// `pdpilot up` as a process: a local fleet of two sim workers and the router,
+// a completion through it, then SIGTERM mid-stream: the stream finishes, the
+// process exits 0, and no worker process is left behind.
+import t from 'tap';
+import OpenAI from 'openai';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PDPILOT_BIN } from '../../src/fleet/local-fleet.js';
+import { MODEL, writeFastProfile } from './fixtures/fleet.js';
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** A port p with p and p + 1 free (worker i listens on basePort + i). */
+async function freePortPair(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const p = 20000 + Math.floor(Math.random() * 40000);
+    if ((await portFree(p)) && (await portFree(p + 1))) return p;
+  }
+  throw new Error('no free port pair');
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+t.test('pdpilot up: serves, then drains and stops cleanly on SIGTERM', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pdpilot-up-'));
+  const basePort = await freePortPair();
+  let routerPort = await freePortPair();
+  while (routerPort === basePort || routerPort === basePort + 1) routerPort = await freePortPair();
+  const config = {
+    fleet: { mode: 'local', backend: 'sim', profile: writeFastProfile(5, dir), workers: 2, initialPrefill: 1, host: '127.0.0.1', basePort },
+    router: { host: '127.0.0.1', port: routerPort, model: MODEL, maxTokens: 512, contextTokens: 4096 },
+    store: { path: join(dir, 'state.json') },
+    admin: { tokens: [] },
+    telemetry: { logLevel: 'info' },
+  };
+  const configPath = join(dir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(config));
+
+  const child = spawn(process.execPath, [PDPILOT_BIN, 'up', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const logs: { msg: string; pid?: number; url?: string; role?: string }[] = [];
+  const listening = new Promise<void>((resolve, reject) => {
+    let pending = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      pending += s;
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const entry = JSON.parse(pending.slice(0, nl)) as { msg: string };
+        pending = pending.slice(nl + 1);
+        logs.push(entry);
+        if (entry.msg.startsWith('router listening')) resolve();
+      }
+    });
+    void exited.then((code) => reject(new Error(`pdpilot up exited (${code}) before listening: ${stderr}`)));
+  });
+  await listening;
+
+  const workers = logs.filter((l) => l.msg === 'worker ready');
+  t.same(workers.map((w) => [w.role, w.url]), [
+    ['prefill', `http://127.0.0.1:${basePort}`],
+    ['decode', `http://127.0.0.1:${basePort + 1}`],
+  ]);
+
+  const client = new OpenAI({ baseURL: `http://127.0.0.1:${routerPort}/v1`, apiKey: 'unused', maxRetries: 0 });
+  const r = await client.completions.create({ model: MODEL, prompt: 'Hello through pdpilot up', max_tokens: 8 });
+  // Without ignore_eos the output may end early at <|endoftext|>; either way it is 1..8 tokens.
+  t.ok(r.usage!.completion_tokens >= 1 && r.usage!.completion_tokens <= 8);
+  t.ok(['length', 'stop'].includes(r.choices[0]!.finish_reason));
+
+  // SIGTERM while a stream is in flight: it finishes, then the process exits 0.
+  const stream = await client.completions.create({ model: MODEL, prompt: 'a long answer', max_tokens: 100, stream: true, ignore_eos: true } as OpenAI.CompletionCreateParamsStreaming);
+  let chunks = 0;
+  let finish: string | null = null;
+  for await (const chunk of stream) {
+    const c = chunk.choices[0];
+    if (!c) continue;
+    if (c.finish_reason) finish = c.finish_reason;
+    else if (++chunks === 10) child.kill('SIGTERM');
+  }
+  t.equal(chunks, 100, 'the in-flight stream got every token');
+  t.equal(finish, 'length');
+  t.equal(await exited, 0, 'exit code 0');
+  for (const w of workers) t.notOk(alive(w.pid!), `worker ${w.role} (pid ${w.pid}) is gone`);
+  t.ok(logs.some((l) => l.msg === 'stopped'), 'logged the stop');
+});
