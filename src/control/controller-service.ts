@@ -10,7 +10,7 @@ import type { ControllerFlags, DecisionRecord, LoadHistoryRecord, ManualOverride
 import { Controller } from './controller.js';
 import type { Decision } from './decision.js';
 import { FlipExecutor, type RecoveryAction, type WallClock } from './flip-executor.js';
-import type { LoadSource } from './interval-load-meter.js';
+import { onNominalIntervals, type LoadSource } from './interval-load-meter.js';
 import { LiveFleetObserver, type ObservedWorker, type WorkerObservation } from './live-fleet-observer.js';
 import type { SafetyConfig } from './safety.js';
 import { SwitchableForecaster, SwitchablePolicy } from './switchable.js';
@@ -96,6 +96,7 @@ export class ControllerService {
       clock: deps.clock,
       workers: deps.workers,
       load: deps.load,
+      intervalSeconds: deps.intervalSeconds,
       lastFlipAtSeconds: (id) => this.executor.lastFlipAtSeconds(id),
     });
     this.controller = new Controller({
@@ -242,11 +243,15 @@ export class ControllerService {
     this.forecaster.replace(forecaster);
   }
 
-  /** Stored history records as samples on this run's controller clock, oldest first. */
+  /**
+   * Stored history records as forecaster samples on this run's controller
+   * clock, oldest first, spread over nominal intervals (a compacted record
+   * of ten intervals becomes ten samples at its mean rate).
+   */
   onControllerClock(records: readonly LoadHistoryRecord[]): LoadSample[] {
     const nowSeconds = this.deps.clock.nowSeconds();
     const nowMs = Date.parse(this.deps.wallClock.nowIso());
-    return records.map((r) => ({ ...r.load, startSeconds: nowSeconds - (nowMs - Date.parse(r.startIso)) / 1000 }));
+    return records.flatMap((r) => onNominalIntervals({ ...r.load, startSeconds: nowSeconds - (nowMs - Date.parse(r.startIso)) / 1000 }, this.deps.intervalSeconds));
   }
 
   /** Waits for flips in progress (stop). */

@@ -64,3 +64,29 @@ export class IntervalLoadMeter implements LoadSource {
     };
   }
 }
+
+/**
+ * The forecasters learn from samples of one fixed length (they refuse a
+ * sample whose `intervalSeconds` differs from the ones before), but live
+ * intervals are measured, not exact: a timer fires late, a daemon restart
+ * leaves a gap, compacted history merges many intervals into one record.
+ * This spreads a measured sample over `round(length / nominal)` samples
+ * (at least one) of the nominal length at the same mean rate and the same
+ * per-request lengths, so the rate the forecaster sees is the rate that
+ * was measured. A zero-length sample gives none.
+ */
+export function onNominalIntervals(sample: LoadSample, nominalSeconds: number): LoadSample[] {
+  if (!(sample.intervalSeconds > 0)) return [];
+  const count = Math.max(1, Math.round(sample.intervalSeconds / nominalSeconds));
+  const requests = (sample.requests / sample.intervalSeconds) * nominalSeconds;
+  const lengthFigures = requests > 0 ? sample : { inputMean: 0, inputSecondMoment: 0, outputMean: 0 };
+  const step = sample.intervalSeconds / count;
+  return Array.from({ length: count }, (_, i) => ({
+    startSeconds: sample.startSeconds + i * step,
+    intervalSeconds: nominalSeconds,
+    requests,
+    inputMean: lengthFigures.inputMean,
+    inputSecondMoment: lengthFigures.inputSecondMoment,
+    outputMean: lengthFigures.outputMean,
+  }));
+}

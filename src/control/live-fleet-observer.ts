@@ -1,7 +1,8 @@
 import type { WorkerSnapshot } from '../domain/fleet.js';
 import type { Role, WorkerId, WorkerStatus } from '../domain/role.js';
 import type { Clock } from '../lib/clock.js';
-import type { IntervalLoad, LoadSource } from './interval-load-meter.js';
+import { idleSample } from '../domain/load.js';
+import { onNominalIntervals, type IntervalLoad, type LoadSource } from './interval-load-meter.js';
 import type { FleetObserver, Observation } from './ports.js';
 
 /** One worker's report of itself, in WorkerSnapshot units; a reader that cannot tell a figure leaves it out rather than guess. */
@@ -34,6 +35,8 @@ export interface LiveFleetObserverDeps {
   clock: Clock;
   workers: readonly ObservedWorker[];
   load: LoadSource;
+  /** The controller's interval: the load handed on is rescaled to it (see onNominalIntervals). */
+  intervalSeconds: number;
   /** Controller-clock time of each worker's last finished flip, when known (the flip executor keeps it). */
   lastFlipAtSeconds?: (workerId: WorkerId) => number | undefined;
 }
@@ -94,9 +97,11 @@ export class LiveFleetObserver implements FleetObserver {
       });
     });
     this.latest = { interval, workers, atSeconds };
+    // One sample per reconcile at the measured rate; the measured interval itself goes to the history record.
+    const load = onNominalIntervals(interval.load, this.deps.intervalSeconds)[0] ?? idleSample(interval.load.startSeconds, this.deps.intervalSeconds);
     return {
       snapshot: { atSeconds, workers: workers.map((w) => w.snapshot) },
-      load: interval.load,
+      load,
       ...(synced ? {} : { synced: false }),
     };
   }
