@@ -223,7 +223,7 @@ t.test('restart recovery follows docs/store.md', async (t) => {
   const workers = [new FakeWorker('w0', 'prefill'), new FakeWorker('w1', 'decode'), new FakeWorker('w2', 'decode'), new FakeWorker('w3', 'decode')];
   const at = '2026-01-05T09:59:00.000Z';
   const change = (id: string, from: Role, to: Role) => ({ change: { workerId: id, from, to, reason: { code: 'x', message: 'x' } }, atIso: at });
-  const notStarted = await store.createFlip(change('w1', 'decode', 'prefill'));
+  await store.createFlip(change('w1', 'decode', 'prefill'));
   const switched = await store.createFlip(change('w2', 'decode', 'prefill'));
   await store.advanceFlip(switched.id, 'draining', at);
   (workers[2] as FakeWorker).reading.role = 'prefill';
