@@ -150,7 +150,15 @@ export class ControllerService {
     await this.enforceOverrides();
     try {
       const decision = await this.controller.reconcileOnce();
-      this.lastDecision = await this.deps.store.appendDecision({ ...decision, atIso: this.isoAt(decision.atSeconds), advisory: this.flags.advisory });
+      // The controller saw the load rescaled to the nominal interval (for the forecasters); the record keeps what was measured.
+      const measured = this.observer.last?.interval.load;
+      const inputs = decision.inputs && measured ? { ...decision.inputs, load: measured } : decision.inputs;
+      this.lastDecision = await this.deps.store.appendDecision({
+        ...decision,
+        ...(inputs ? { inputs } : {}),
+        atIso: this.isoAt(decision.atSeconds),
+        advisory: this.flags.advisory,
+      });
       return decision;
     } finally {
       await this.recordHistory();
