@@ -66,6 +66,8 @@ export class Controller {
   private recommendations: { atSeconds: number; prefill: number }[] = [];
   private paused = false;
   private advisory: boolean;
+  /** Workers a manual override pins to their role: never candidates, whatever the policy proposes. */
+  private pinned: ReadonlySet<WorkerId> = new Set();
 
   constructor(private readonly deps: ControllerDeps) {
     this.safety = { ...DEFAULT_SAFETY, ...deps.safety };
@@ -88,6 +90,27 @@ export class Controller {
   /** Advisory: decide and record, never act. */
   setAdvisory(advisory: boolean): void {
     this.advisory = advisory;
+  }
+
+  /**
+   * Pins workers (manual role overrides): the controller neither moves them
+   * nor picks them as candidates; the override's owner puts them in their
+   * role. They still count toward the split in the role they are in.
+   */
+  setPinned(workerIds: Iterable<WorkerId>): void {
+    this.pinned = new Set(workerIds);
+  }
+
+  /**
+   * Feeds past intervals (oldest first) to the forecaster and the policy's
+   * history without deciding: a restarted daemon starts warm instead of
+   * from an empty history. Samples must be on this controller's clock.
+   */
+  warm(samples: readonly LoadSample[]): void {
+    for (const sample of samples) {
+      this.history.push(sample);
+      this.deps.forecaster.observe(sample);
+    }
   }
 
   async reconcileOnce(): Promise<Decision> {
@@ -233,6 +256,7 @@ export class Controller {
 
   private workerRule(worker: WorkerSnapshot, now: number): { rule: SafetyRule; message: string } | undefined {
     if (worker.status === 'stale') return { rule: 'stale-worker', message: `${worker.id} could not be scraped; not acting on it` };
+    if (this.pinned.has(worker.id)) return { rule: 'manual-override', message: `${worker.id} is pinned to ${worker.role} by a manual override` };
     if (this.pending.has(worker.id) || worker.status !== 'ready') {
       return { rule: 'worker-busy', message: `${worker.id} is ${this.pending.has(worker.id) ? 'mid-flip' : worker.status}; one flip at a time per worker` };
     }

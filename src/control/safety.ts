@@ -59,6 +59,7 @@ export const DEFAULT_SAFETY: Readonly<SafetyConfig> = Object.freeze({
 export type SafetyRule =
   | 'advisory' // advisory mode: decide and record, never act
   | 'stale-worker' // the worker could not be scraped: never act on what we cannot see
+  | 'manual-override' // an operator pinned the worker to a role until the override expires
   | 'worker-busy' // already draining, switching or starting: one flip at a time per worker
   | 'cooldown' // the worker flipped less than cooldownSeconds ago
   | 'reversal-within-cooldown' // would undo a flip in the other direction made less than cooldownSeconds ago
@@ -70,6 +71,7 @@ export type SafetyRule =
 export const SAFETY_RULES: readonly SafetyRule[] = [
   'advisory',
   'stale-worker',
+  'manual-override',
   'worker-busy',
   'cooldown',
   'reversal-within-cooldown',
