@@ -10,7 +10,7 @@ export function registerProfile(program: Command): void {
     .description('measure a backend over a grid of prefill batches and decode steps, fit the latency model, write a profile JSON')
     .requiredOption('--backend <backend>', 'sim or cpu (cuda when built)')
     .option('--out <file>', 'write the profile here (default stdout)')
-    .option('--repeats <n>', 'measurements per grid point (median kept)', '3')
+    .option('--repeats <n>', 'measurements per grid point (the fastest is kept: interference only adds time)', '3')
     .option('--verbose', 'print each measurement on stderr');
   addEngineFlags(cmd).action(
     action(async (flags: WorkerFlags & { out?: string; repeats: string; verbose?: boolean }) => {
