@@ -1,5 +1,5 @@
 // Router overhead benchmark (a benchmark, never a timed test):
-//   npm run build && node --import @tapjs/typescript/import bench/router-overhead.ts [--seconds N] [--workers N] [--rate R]
+//   npm run bench:router [-- --seconds N --workers N --rate R]
 //
 // Starts `pdpilot up` (a real process) over 16 fast sim workers on loopback
 // (8 prefill, 8 decode; every engine step ~0.5 ms), then drives it with

@@ -1,5 +1,5 @@
 // Simulator speed benchmark (a benchmark, never a timed test):
-//   node --loader ts-node/esm/transpile-only bench/sim-speed.ts [--quick]
+//   npm run bench:sim [-- --quick]
 // Reports simulated requests per wall-second on one core (8 GPUs, the conv
 // trace at its own rate), then the 1,000-GPU run of the conv trace
 // superposed 100× (~1.9 M requests), with its wall time and peak RSS.
