@@ -6,12 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { Registry } from 'prom-client';
-import { ManualClock } from '../../src/lib/clock.js';
-import { RouterMetrics } from '../../src/router/metrics.js';
-import { ControllerMetrics, registerProcessMetrics } from '../../src/telemetry/controller-metrics.js';
-import type { NativeStats } from '../../src/worker/native.js';
-import { WorkerMetrics } from '../../src/worker/metrics.js';
+import { exportedRegistries, seriesNames } from '../telemetry/fixtures/exported-registries.js';
 
 const DASHBOARDS = 'dashboards';
 
@@ -52,29 +47,9 @@ function variableMetricNames(query: string): string[] {
   return queryResult ? metricNames(queryResult[1] as string) : [];
 }
 
-/** Series names a scraper sees: histograms as _bucket/_sum/_count, summaries as the name, _sum and _count, the rest as named (prom-client counters already end in _total). */
-async function seriesNames(registry: Registry): Promise<Set<string>> {
-  const names = new Set<string>();
-  for (const metric of await registry.getMetricsAsJSON()) {
-    const type = String(metric.type);
-    if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(metric.name + suffix);
-    else if (type === 'summary') for (const suffix of ['', '_sum', '_count']) names.add(metric.name + suffix);
-    else names.add(metric.name);
-  }
-  return names;
-}
-
 async function exportedSeries(): Promise<Set<string>> {
-  const stats = (): NativeStats => ({
-    queuedPrefill: 0, queuedDecode: 0, queuedPrefillTokens: 0, queuedDecodeTokens: 0, running: 0, held: 0,
-    kvUsedBlocks: 0, kvTotalBlocks: 1, blockSize: 16, kvUsedTokens: 0, vocab: 1, contextTokens: 1, kvBytesPerToken: 1, steps: 0,
-  });
-  const daemon = new Registry();
-  registerProcessMetrics(daemon);
-  new ControllerMetrics({ registry: daemon, workers: [], slo: { ttftSeconds: 1, tpotSeconds: 0.1, attainment: 0.9 }, clock: new ManualClock() });
-  const registries = [new WorkerMetrics('w0', 'prefill', stats).registry, new RouterMetrics('pdpilot').registry, daemon];
   const names = new Set<string>();
-  for (const registry of registries) for (const name of await seriesNames(registry)) names.add(name);
+  for (const { registry } of exportedRegistries()) for (const name of await seriesNames(registry)) names.add(name);
   return names;
 }
 
