@@ -45,8 +45,6 @@ export interface DaemonServicesInput {
   meter?: IntervalLoadMeter;
   /** The daemon's metrics (the router also reports request outcomes to them); made if not given, see `controllerMetrics`. */
   metrics?: ControllerMetrics;
-  /** Further registries served on the admin port's /metrics with the daemon's own (the router's). */
-  extraRegistries?: readonly Registry[];
   /** Told when each flip starts and ends (the router's fleet view). */
   onFlip?: FlipListener;
   /** Tests inject these; live they are the system clocks. */
@@ -210,13 +208,13 @@ export async function startDaemonServices(input: DaemonServicesInput): Promise<D
     slo,
     createSimPolicy: (name, params) => createPolicy(name, params),
   });
-  // Prometheus scrapes without a token (the admin port binds to loopback by default); the router's registry
-  // is served here too so that one scrape target has the whole daemon. Flags are read at scrape time: the
-  // API changes them between reconciles.
-  const exposed = input.extraRegistries?.length ? Registry.merge([metrics.registry, ...input.extraRegistries]) : metrics.registry;
+  // Prometheus scrapes without a token (the admin port binds to loopback by default). The router's metrics
+  // stay on the router's own /metrics only: docs/metrics.md scrapes the two as separate jobs, and serving
+  // them here as well would count every router series twice in the dashboards' sums. Flags are read at
+  // scrape time: the API changes them between reconciles.
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     metrics.recordControllerState(service.status());
-    return reply.header('content-type', exposed.contentType).send(await exposed.metrics());
+    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   let url: string | undefined;
   if (input.listen !== false) {

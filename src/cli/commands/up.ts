@@ -154,7 +154,6 @@ async function up(config: PdpilotConfig, log: Logger): Promise<number> {
       meter,
       metrics,
       clock,
-      extraRegistries: [router.metrics.registry],
       // The router stops choosing a worker as soon as its flip starts, instead of at its next poll.
       onFlip: { started: (change) => created.fleet.flipStarted(change.workerId), finished: (change) => void created.fleet.flipFinished(change.workerId) },
     });
