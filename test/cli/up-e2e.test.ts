@@ -21,6 +21,10 @@ import OpenAI from 'openai';
 import t from 'tap';
 import { DaemonProcess, alive, freePorts, reapOrphans, sample, until } from './fixtures/daemon-process.js';
 
+// Three daemon starts of four worker processes each: about 30 s on an idle 2-core machine, and well over
+// a minute when the suite runs beside it; the deadlines below bound each wait, this bounds the whole file.
+t.setTimeout(300_000);
+
 const MODEL = 'facebook/opt-13b';
 const ADMIN = 'e2e-admin-token-0123456789';
 const READ = 'e2e-read-token-0123456789';
