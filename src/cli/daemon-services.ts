@@ -1,13 +1,15 @@
 // The daemon's control services wired from the config: store, controller
-// service and its timer, background jobs, admin API. `pdpilot up` builds
-// the fleet and the router, then calls `startDaemonServices` with the
-// workers (as ObservedWorkers) and the load meter the router feeds; `stop`
-// ends them in reverse order and closes the store.
+// service and its timer, background jobs, admin API with the daemon's
+// /metrics. `pdpilot up` builds the fleet and the router, then calls
+// `startDaemonServices` with the workers (as ObservedWorkers), the load
+// meter and controller metrics the router feeds, and the router's flip
+// listener; `stop` ends them in reverse order and closes the store.
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
 import { buildApp } from '../api/app.js';
 import { ControllerService, type PolicyFactory } from '../control/controller-service.js';
-import type { WallClock } from '../control/flip-executor.js';
+import type { FlipListener, WallClock } from '../control/flip-executor.js';
 import { IntervalLoadMeter } from '../control/interval-load-meter.js';
 import type { ObservedWorker } from '../control/live-fleet-observer.js';
 import type { SafetyConfig } from '../control/safety.js';
@@ -27,6 +29,7 @@ import { scheduleJobs, type ScheduledJobs } from '../jobs/cron-jobs.js';
 import { compactAndRetain, previousUtcDay, refitForecaster, writeDailySummary } from '../jobs/maintenance.js';
 import { LowdbStore } from '../store/lowdb-store.js';
 import type { RetentionPolicy, Store } from '../store/store.js';
+import { ControllerMetrics, registerProcessMetrics } from '../telemetry/controller-metrics.js';
 import type { Logger } from '../telemetry/logger.js';
 
 /** The forecaster the daemon starts with, until the first refit picks one from the history. */
@@ -40,6 +43,10 @@ export interface DaemonServicesInput {
   log: Logger;
   /** Where the router reports arrivals and outcomes; one is made if not given. */
   meter?: IntervalLoadMeter;
+  /** The daemon's metrics (the router also reports request outcomes to them); made if not given, see `controllerMetrics`. */
+  metrics?: ControllerMetrics;
+  /** Told when each flip starts and ends (the router's fleet view). */
+  onFlip?: FlipListener;
   /** Tests inject these; live they are the system clocks. */
   clock?: Clock;
   wallClock?: WallClock;
@@ -51,6 +58,7 @@ export interface DaemonServices {
   store: Store;
   service: ControllerService;
   meter: IntervalLoadMeter;
+  metrics: ControllerMetrics;
   app: FastifyInstance;
   jobs: ScheduledJobs;
   /** The admin API's address, when listening. */
@@ -77,6 +85,13 @@ export function observedWorkers(config: PdpilotConfig, clients: readonly WorkerC
     return [new EngineObservedWorker({ engine: w.kind, url: w.url, role, timeoutSeconds: config.fleet.scrapeTimeoutSeconds })];
   });
   return [...native, ...engines];
+}
+
+/** The daemon's metrics in a fresh registry with the process metrics (docs/metrics.md, "Wiring the daemon"). */
+export function controllerMetrics(config: PdpilotConfig, workerIds: readonly string[], clock: Clock): ControllerMetrics {
+  const registry = new Registry();
+  registerProcessMetrics(registry);
+  return new ControllerMetrics({ registry, workers: workerIds, slo: config.slo, clock });
 }
 
 /** Config keys → the controller's safety knobs (docs/controller.md has the table). */
@@ -112,6 +127,7 @@ export async function startDaemonServices(input: DaemonServicesInput): Promise<D
   const wallClock = input.wallClock ?? systemWallClock;
   const slo = config.slo;
   const meter = input.meter ?? new IntervalLoadMeter(slo, clock.nowSeconds());
+  const metrics = input.metrics ?? controllerMetrics(config, input.workers.map((w) => w.id), clock);
   const readText = (path: string) => readFileSync(path, 'utf8');
   const livePolicy: PolicyFactory = (name, params) => {
     if ((SIMULATION_ONLY_POLICIES as readonly string[]).includes(name)) throw new InputError('policy', `${name} runs only in the simulator`);
@@ -134,6 +150,7 @@ export async function startDaemonServices(input: DaemonServicesInput): Promise<D
     drainTimeoutSeconds: config.controller.drainTimeoutSeconds,
     advisory: config.controller.advisory,
     onError: (message) => log.warn(message),
+    ...(input.onFlip ? { onFlip: input.onFlip } : {}),
   });
   const stopStore = async () => store.close();
   try {
@@ -144,12 +161,22 @@ export async function startDaemonServices(input: DaemonServicesInput): Promise<D
   }
   for (const r of service.status().recovered) log.info(r, 'recovered an unfinished flip');
 
+  const recordObservation = () => {
+    const last = service.observer.last;
+    if (!last) return;
+    metrics.recordSnapshot({ atSeconds: last.atSeconds, workers: last.workers.map((w) => w.snapshot) });
+    for (const w of last.workers) if (w.error !== undefined) metrics.recordScrapeError(w.snapshot.id);
+  };
   const loop = new ControllerLoop({
     clock,
     intervalSeconds: config.controller.intervalSeconds,
     tick: async () => {
-      const decision = await service.tick();
+      const startedAt = clock.nowSeconds();
+      // The observation is recorded even when the policy failed: the fleet was seen either way.
+      const decision = await service.tick().finally(recordObservation);
+      metrics.recordDecision(decision, clock.nowSeconds() - startedAt);
       log.info({ status: decision.status, reason: decision.reason.code, target: decision.target, applied: decision.applied.length, held: decision.held.length }, 'reconciled');
+      for (const a of decision.applied) log.info({ worker: a.change.workerId, from: a.change.from, to: a.change.to, reason: a.change.reason.code, outcome: a.outcome, message: a.message }, 'flip');
       return decision;
     },
     onError: (error) => log.error({ err: error }, 'reconcile failed; retrying next interval'),
@@ -181,6 +208,14 @@ export async function startDaemonServices(input: DaemonServicesInput): Promise<D
     slo,
     createSimPolicy: (name, params) => createPolicy(name, params),
   });
+  // Prometheus scrapes without a token (the admin port binds to loopback by default). The router's metrics
+  // stay on the router's own /metrics only: docs/metrics.md scrapes the two as separate jobs, and serving
+  // them here as well would count every router series twice in the dashboards' sums. Flags are read at
+  // scrape time: the API changes them between reconciles.
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    metrics.recordControllerState(service.status());
+    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
   let url: string | undefined;
   if (input.listen !== false) {
     try {
@@ -196,6 +231,7 @@ export async function startDaemonServices(input: DaemonServicesInput): Promise<D
     store,
     service,
     meter,
+    metrics,
     app,
     jobs,
     ...(url ? { url } : {}),

@@ -9,7 +9,7 @@ import type { Policy } from '../policy/policy.js';
 import type { ControllerFlags, DecisionRecord, LoadHistoryRecord, ManualOverride, Store } from '../store/store.js';
 import { Controller } from './controller.js';
 import type { Decision } from './decision.js';
-import { FlipExecutor, type RecoveryAction, type WallClock } from './flip-executor.js';
+import { FlipExecutor, type FlipListener, type RecoveryAction, type WallClock } from './flip-executor.js';
 import { onNominalIntervals, type LoadSource } from './interval-load-meter.js';
 import { LiveFleetObserver, type ObservedWorker, type WorkerObservation } from './live-fleet-observer.js';
 import type { SafetyConfig } from './safety.js';
@@ -42,6 +42,8 @@ export interface ControllerServiceDeps {
   /** Intervals of stored history replayed into the forecaster at start (default 360). */
   warmIntervals?: number;
   onError?: (message: string) => void;
+  /** Told when each flip starts and finishes (the router's fleet view, live). */
+  onFlip?: FlipListener;
 }
 
 export interface ControllerStatus {
@@ -91,6 +93,7 @@ export class ControllerService {
       workers: deps.workers,
       drainTimeoutSeconds: deps.drainTimeoutSeconds,
       ...(deps.onError ? { onError: deps.onError } : {}),
+      ...(deps.onFlip ? { onFlip: deps.onFlip } : {}),
     });
     this.observer = new LiveFleetObserver({
       clock: deps.clock,

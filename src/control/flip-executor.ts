@@ -22,6 +22,22 @@ export interface FlipExecutorDeps {
   drainTimeoutSeconds: number;
   /** Where failures of background flips are reported (they have no caller to reject). */
   onError?: (message: string) => void;
+  /** Told when a flip is about to touch a worker and when it is over; see FlipListener. */
+  onFlip?: FlipListener;
+}
+
+/**
+ * Who else must know that a worker is being flipped: the router, which
+ * should stop sending new work to a worker the moment its drain is asked
+ * for rather than at its next poll of the worker's state (a request routed
+ * there in between would only be handed back). `started` comes after the
+ * flip is persisted and before the worker is asked to drain; `finished`
+ * comes once for every `started`, whatever the outcome (done, failed, or
+ * left for recovery), so a listener never holds a worker out forever.
+ */
+export interface FlipListener {
+  started(change: RoleChange): void;
+  finished(change: RoleChange, state: FlipState): void;
 }
 
 /** What `recover` did with each unfinished flip it found. */
@@ -116,7 +132,8 @@ export class FlipExecutor implements Actuator {
       // Not persisted means not started: acting on a flip a restart could not find is what the store is there to prevent.
       return { change, outcome: 'failed', message: `persisting the flip before acting: ${messageOf(error)}` };
     }
-    this.track(change.workerId, this.run(flip, worker));
+    this.deps.onFlip?.started(change);
+    this.track(change.workerId, this.run(flip, worker), () => this.deps.onFlip?.finished(change, flip.state));
     return { change, outcome: 'started', message: `flip ${flip.id} started` };
   }
 
@@ -215,10 +232,13 @@ export class FlipExecutor implements Actuator {
     flip.updatedIso = updated.updatedIso;
   }
 
-  private track(workerId: WorkerId, work: Promise<void>): void {
+  private track(workerId: WorkerId, work: Promise<void>, onSettled: () => void): void {
     const tracked = work
       .catch((error: unknown) => this.deps.onError?.(`flip of ${workerId}: ${messageOf(error)}`))
-      .finally(() => this.running.delete(workerId));
+      .finally(() => {
+        this.running.delete(workerId);
+        onSettled();
+      });
     this.running.set(workerId, tracked);
   }
 }

@@ -24,6 +24,20 @@ export interface RouterSettings {
   requestTimeoutSeconds: number;
 }
 
+/**
+ * Told about every admitted request: when it is admitted, with its prompt
+ * length and the output length it asked for, and how it ended. The daemon
+ * feeds the controller's interval load meter and SLO metrics from it, so
+ * the controller plans on the load the front door actually saw.
+ */
+export interface RequestListener {
+  admitted(request: { inputTokens: number; outputTokens: number }): void;
+  /** Served with tokens; TPOT is 0 for a single-token output (domain RequestOutcome). */
+  served(outcome: { ttftSeconds: number; tpotSeconds: number }): void;
+  /** Admitted but not served: failed or timed out (a client that went away is neither). */
+  failed(): void;
+}
+
 export interface RouterDeps {
   settings: RouterSettings;
   fleet: FleetView;
@@ -32,6 +46,7 @@ export interface RouterDeps {
   tokenizer: Tokenizer;
   metrics: RouterMetrics;
   clock: Clock;
+  listener?: RequestListener;
   logger?: boolean;
 }
 
@@ -71,7 +86,7 @@ const OUTCOME_BY_CODE: Partial<Record<string, Outcome>> = {
 };
 
 export function buildRouterApp(deps: RouterDeps): FastifyInstance {
-  const { settings, fleet, runner, admission, tokenizer, metrics, clock } = deps;
+  const { settings, fleet, runner, admission, tokenizer, metrics, clock, listener } = deps;
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: 8 << 20,
@@ -200,6 +215,7 @@ export function buildRouterApp(deps: RouterDeps): FastifyInstance {
     }
     admission.admit();
     metrics.countTokens('prompt', p.promptIds.length);
+    listener?.admitted({ inputTokens: p.promptIds.length, outputTokens: p.maxTokens });
 
     const id = `${endpoint === 'chat' ? 'chatcmpl' : 'cmpl'}-${idPrefix}${(idCounter++).toString(36)}`;
     const created = Math.floor(Date.now() / 1000);
@@ -249,6 +265,7 @@ export function buildRouterApp(deps: RouterDeps): FastifyInstance {
         if (!sse?.opened) void reply.hijack();
         return reply;
       }
+      listener?.failed();
       if (sse?.opened) {
         // Mid-stream: the status line is gone; OpenAI clients raise an `error` event.
         const re = e instanceof RouterError ? e : new RouterError('internal_error', 'internal error');
@@ -265,9 +282,9 @@ export function buildRouterApp(deps: RouterDeps): FastifyInstance {
 
     metrics.countRequest('ok');
     metrics.countTokens('output', result.tokens.length);
-    if (result.tokens.length > 1) {
-      metrics.observeTpot((result.lastTokenAtSeconds - result.firstTokenAtSeconds) / (result.tokens.length - 1));
-    }
+    const tpotSeconds = result.tokens.length > 1 ? (result.lastTokenAtSeconds - result.firstTokenAtSeconds) / (result.tokens.length - 1) : 0;
+    if (result.tokens.length > 1) metrics.observeTpot(tpotSeconds);
+    listener?.served({ ttftSeconds: result.firstTokenAtSeconds - arrivedAt, tpotSeconds });
     const usage = { prompt_tokens: p.promptIds.length, completion_tokens: result.tokens.length, total_tokens: p.promptIds.length + result.tokens.length };
     if (sse) {
       sse.finish(result.finishReason, usage);

@@ -2,7 +2,8 @@
 // shared scheduler reads (router/scheduler/types.ts). Two sources:
 // - each worker's role and status come from polling GET /v1/state (a flip is
 //   seen within one poll interval, and at once when a worker hands a request
-//   back or stops answering);
+//   back or stops answering, or when the controller tells of a flip it starts
+//   (flipStarted/flipFinished);
 // - load comes from the router's own accounting of the calls it has in
 //   flight, which is exact the moment a request is placed — a polled queue
 //   length would be up to one interval stale, and a burst would all land on
@@ -19,6 +20,8 @@ export interface FleetWorker {
   reachable: boolean;
   /** Set when the worker handed work back: treated as draining until a poll says otherwise. */
   drainingSeen: boolean;
+  /** Set while the controller flips this worker: no new work until the flip is over, whatever a poll says. */
+  flipping: boolean;
 }
 
 export class FleetView {
@@ -30,7 +33,7 @@ export class FleetView {
 
   constructor(clients: readonly WorkerClient[]) {
     const n = clients.length;
-    this.workers = clients.map((client) => ({ client, state: undefined, reachable: false, drainingSeen: false }));
+    this.workers = clients.map((client) => ({ client, state: undefined, reachable: false, drainingSeen: false, flipping: false }));
     this.prefill = {
       count: n,
       accepting: new Uint8Array(n),
@@ -88,7 +91,33 @@ export class FleetView {
   /** Whether worker i takes new work in `role` now. */
   accepts(i: number, role: Role): boolean {
     const w = this.workers[i];
-    return !!w && w.reachable && !w.drainingSeen && w.state?.role === role && w.state.status === 'ready';
+    return !!w && w.reachable && !w.drainingSeen && !w.flipping && w.state?.role === role && w.state.status === 'ready';
+  }
+
+  /**
+   * The controller is about to drain worker `workerId` for a flip: stop
+   * choosing it now. A poll cannot clear this (the worker may still report
+   * ready in its old role until the drain request reaches it); only
+   * flipFinished does. Unknown ids are ignored: the router serves native
+   * workers only, the controller may also move engine workers.
+   */
+  flipStarted(workerId: string): void {
+    const w = this.workers.find((x) => x.client.id === workerId);
+    if (w) w.flipping = true;
+  }
+
+  /**
+   * The flip is over (done or not): read the worker's state afresh, then let
+   * it take work again in whatever role it now reports, without waiting for
+   * the timer. Clearing only after the read keeps the pre-flip state from
+   * being used in between.
+   */
+  async flipFinished(workerId: string): Promise<void> {
+    const i = this.workers.findIndex((x) => x.client.id === workerId);
+    const w = this.workers[i];
+    if (!w) return;
+    await this.poll(w, i);
+    w.flipping = false;
   }
 
   /** Writes the `accepting` mask of one phase's view, leaving out `excluded` workers; returns how many accept. */

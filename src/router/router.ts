@@ -7,7 +7,7 @@ import { SystemClock, type Clock } from '../lib/clock.js';
 import type { LatencyCoefficients } from '../perf/profile.js';
 import type { WorkerClient } from '../fleet/worker-client.js';
 import { Admission } from './admission.js';
-import { buildRouterApp, type RouterSettings } from './app.js';
+import { buildRouterApp, type RequestListener, type RouterSettings } from './app.js';
 import { FleetView } from './fleet-view.js';
 import { RouterMetrics } from './metrics.js';
 import { DEFAULT_LIMITS, RequestRunner, type RunnerLimits } from './request-runner.js';
@@ -28,6 +28,8 @@ export interface RouterOptions {
   /** How often worker states are polled, seconds. Default 0.5. */
   pollIntervalSeconds?: number;
   limits?: RunnerLimits;
+  /** Told of every admitted request and its outcome (the daemon's load meter and SLO metrics). */
+  listener?: RequestListener;
   registry?: Registry;
   clock?: Clock;
   logger?: boolean;
@@ -62,6 +64,7 @@ export class Router {
       tokenizer: new Tokenizer(encodingForModel(options.settings.model)),
       metrics: this.metrics,
       clock,
+      ...(options.listener ? { listener: options.listener } : {}),
       logger: options.logger ?? false,
     });
   }

@@ -42,6 +42,15 @@ t.test('startDaemonServices: config → store, controller loop, jobs, API; stop 
   const status = await fetch(`${daemon.url}/api/v1/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
   t.equal(status.status, 200);
   t.equal((await fetch(`${daemon.url}/api/v1/pause`, { method: 'POST' })).status, 401);
+  // The daemon's /metrics, without a token: the flip counted by reason. The worker switches inside the
+  // reconcile and the metrics are recorded when it returns, so poll for them.
+  let metrics = '';
+  while (!metrics.includes('pdpilot_decisions_total{status="acted"} 1') && Date.now() < deadline + 5000) {
+    metrics = await (await fetch(`${daemon.url}/metrics`)).text();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.match(metrics, /^pdpilot_flips_total\{reason="static-split",from="decode",to="prefill"\} 1$/m);
+  t.match(metrics, /^pdpilot_decisions_total\{status="acted"\} 1$/m);
   await daemon.stop();
   const store = await LowdbStore.open(config.store.path);
   t.teardown(() => store.close());

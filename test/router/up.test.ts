@@ -41,12 +41,13 @@ t.test('pdpilot up: serves, then drains and stops cleanly on SIGTERM', async (t)
   const dir = mkdtempSync(join(tmpdir(), 'pdpilot-up-'));
   const basePort = await freePortPair();
   let routerPort = await freePortPair();
-  while (routerPort === basePort || routerPort === basePort + 1) routerPort = await freePortPair();
+  while (Math.abs(routerPort - basePort) <= 1) routerPort = await freePortPair();
   const config = {
     fleet: { mode: 'local', backend: 'sim', profile: writeFastProfile(5, dir), workers: 2, initialPrefill: 1, host: '127.0.0.1', basePort },
     router: { host: '127.0.0.1', port: routerPort, model: MODEL, maxTokens: 512, contextTokens: 4096 },
     store: { path: join(dir, 'state.json') },
-    admin: { tokens: [] },
+    // up also starts the admin API: on the free port after the router's (freePortPair), never the shared default 9400.
+    admin: { port: routerPort + 1, tokens: [] },
     telemetry: { logLevel: 'info' },
   };
   const configPath = join(dir, 'config.json');

@@ -1,12 +1,20 @@
+// `pdpilot up`, the daemon's composition root: the fleet, the router in
+// front of it, and the control services (controller loop, jobs, admin API,
+// /metrics) behind it, wired to each other and stopped in order on
+// SIGINT/SIGTERM. The parts live elsewhere; this file only connects them.
+import { readdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig, type PdpilotConfig } from '../../config/index.js';
+import { IntervalLoadMeter } from '../../control/interval-load-meter.js';
 import { UsageError } from '../../domain/errors.js';
 import { LocalFleet, type LocalWorkerSpec } from '../../fleet/local-fleet.js';
 import { NativeWorkerClient } from '../../fleet/native-worker-client.js';
 import type { WorkerClient } from '../../fleet/worker-client.js';
+import { SystemClock } from '../../lib/clock.js';
 import { loadProfile } from '../../perf/profile.js';
 import { Router } from '../../router/router.js';
 import { createLogger, type Logger } from '../../telemetry/logger.js';
+import { controllerMetrics, observedWorkers, startDaemonServices, type DaemonServices } from '../daemon-services.js';
 import { action } from '../run.js';
 
 /** Prefill batch budget of local workers; the router's length-aware scorer prices queues with the same figure. */
@@ -15,13 +23,17 @@ const PREFILL_TOKEN_BUDGET = 4096;
 export function registerUp(program: Command): void {
   program
     .command('up')
-    .description('start pdpilot: a local fleet of workers (or a static one) and the OpenAI-compatible router; stop with SIGINT/SIGTERM')
+    .description(
+      'start pdpilot: a local fleet of workers (or a static one), the OpenAI-compatible router, the controller, its jobs and the admin API with /metrics; stop with SIGINT/SIGTERM',
+    )
     .option('--config <file>', 'config file', 'config.example.json')
+    .option('--dry-run', 'decide and record every decision but never flip a worker (sets controller.advisory)')
     .action(
-      action(async (flags: { config: string }) => {
+      action(async (flags: { config: string; dryRun?: boolean }) => {
         const { config, warnings } = await loadConfig(flags.config);
         const log = createLogger(config.telemetry.logLevel);
         for (const w of warnings) log.warn({ where: w.where }, w.message);
+        if (flags.dryRun) config.controller.advisory = true;
         return up(config, log);
       }),
     );
@@ -41,6 +53,56 @@ function localSpecs(config: PdpilotConfig): LocalWorkerSpec[] {
   }));
 }
 
+/**
+ * Why no GPU is visible to a worker started from here, or undefined when
+ * one is: CUDA_VISIBLE_DEVICES set to nothing hides every device, and
+ * without an NVIDIA device node there is no driver to reach one.
+ */
+function noVisibleGpu(): string | undefined {
+  const visible = process.env.CUDA_VISIBLE_DEVICES;
+  if (visible !== undefined && ['', '-1', 'NoDevFiles'].includes(visible.trim())) return `CUDA_VISIBLE_DEVICES is "${visible}"`;
+  let nodes: string[];
+  try {
+    nodes = readdirSync('/dev').filter((n) => /^nvidia\d+$/.test(n));
+  } catch {
+    nodes = [];
+  }
+  return nodes.length === 0 ? 'no /dev/nvidia* device (no NVIDIA driver or GPU on this machine)' : undefined;
+}
+
+interface Fleet {
+  clients: WorkerClient[];
+  stop(): Promise<void>;
+}
+
+async function startFleet(config: PdpilotConfig, log: Logger): Promise<Fleet> {
+  if (config.fleet.mode === 'static') {
+    const foreign = config.fleet.urls.find((w) => w.kind !== 'native');
+    if (foreign) throw new UsageError(`fleet.urls: ${foreign.url} is a ${foreign.kind} worker; the router carries requests through native workers only so far`);
+    const clients = config.fleet.urls.map((w) => new NativeWorkerClient(w.url, { controlTimeoutSeconds: config.fleet.scrapeTimeoutSeconds }));
+    return { clients, stop: async () => void (await Promise.all(clients.map((c) => c.close()))) };
+  }
+  if (config.fleet.backend === 'cuda') {
+    const why = noVisibleGpu();
+    // The config has no key that allows running on another backend instead: a fleet asked to run on GPUs that
+    // silently ran on the simulator would report made-up latencies as measured ones.
+    if (why) throw new UsageError(`fleet.backend is "cuda" but no GPU is visible: ${why}. Set fleet.backend to "sim" (or "cpu") to run without one.`);
+  }
+  const fleet = new LocalFleet(localSpecs(config), { log: (line) => log.warn(line) });
+  log.info({ workers: config.fleet.workers, prefill: config.fleet.initialPrefill, backend: config.fleet.backend }, 'starting local workers');
+  await fleet.start();
+  for (const w of fleet.workers) log.info({ worker: w.spec.workerId, role: w.spec.role, url: w.url, pid: w.process.pid }, 'worker ready');
+  const clients = fleet.workers.map((w) => new NativeWorkerClient(w.url, { id: w.spec.workerId ?? w.url, controlTimeoutSeconds: config.fleet.scrapeTimeoutSeconds }));
+  return {
+    clients,
+    async stop() {
+      await Promise.all(clients.map((c) => c.close()));
+      log.info('stopping workers');
+      await fleet.stop();
+    },
+  };
+}
+
 async function up(config: PdpilotConfig, log: Logger): Promise<number> {
   // Listen for the stop signal from the start: one that arrives while workers start is acted on once they have.
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
@@ -48,43 +110,61 @@ async function up(config: PdpilotConfig, log: Logger): Promise<number> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
   const profile = await loadProfile(config.fleet.profile);
-  let fleet: LocalFleet | undefined;
-  let clients: WorkerClient[];
-  if (config.fleet.mode === 'local') {
-    fleet = new LocalFleet(localSpecs(config), { log: (line) => log.warn(line) });
-    log.info({ workers: config.fleet.workers, prefill: config.fleet.initialPrefill, backend: config.fleet.backend }, 'starting local workers');
-    await fleet.start();
-    for (const w of fleet.workers) log.info({ role: w.spec.role, url: w.url, pid: w.process.pid }, 'worker ready');
-    clients = fleet.workers.map((w) => new NativeWorkerClient(w.url, { id: w.spec.workerId ?? w.url, controlTimeoutSeconds: config.fleet.scrapeTimeoutSeconds }));
-  } else {
-    const foreign = config.fleet.urls.find((w) => w.kind !== 'native');
-    if (foreign) throw new UsageError(`fleet.urls: ${foreign.url} is a ${foreign.kind} worker; the router carries requests through native workers only so far`);
-    clients = config.fleet.urls.map((w) => new NativeWorkerClient(w.url, { controlTimeoutSeconds: config.fleet.scrapeTimeoutSeconds }));
-  }
+  const clock = new SystemClock();
+  const fleet = await startFleet(config, log);
 
   let router: Router | undefined;
-  const stopWorkers = async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    if (fleet) {
-      log.info('stopping workers');
-      await fleet.stop();
-    }
-  };
+  let daemon: DaemonServices;
   try {
+    const workers = observedWorkers(config, fleet.clients);
+    // The router measures the load the controller plans on: arrivals and outcomes go to the interval meter
+    // (forecaster, policy, history) and to the daemon's SLO metrics.
+    const meter = new IntervalLoadMeter(config.slo, clock.nowSeconds());
+    const metrics = controllerMetrics(
+      config,
+      workers.map((w) => w.id),
+      clock,
+    );
     const r = config.router;
-    router = await Router.create(clients, {
+    const created = await Router.create(fleet.clients, {
       settings: { model: r.model, maxTokens: r.maxTokens, contextTokens: r.contextTokens, requestTimeoutSeconds: r.requestTimeoutSeconds },
       maxQueue: r.maxQueue,
       weights: r.scorers,
       prefillMs: profile.prefillMs,
       prefillTokenBudget: PREFILL_TOKEN_BUDGET,
       policy: config.policy.name ?? 'file',
+      clock,
+      listener: {
+        admitted: (request) => meter.recordArrival(request),
+        served: (outcome) => {
+          meter.recordOutcome(outcome);
+          metrics.recordRequestOutcome(outcome);
+        },
+        failed: () => metrics.recordRequestFailure(),
+      },
     });
+    router = created;
     const url = await router.listen(r.host, r.port);
     log.info({ url, model: r.model, prefill: router.fleet.countAccepting('prefill'), decode: router.fleet.countAccepting('decode') }, 'router listening (OpenAI-compatible: /v1/completions, /v1/chat/completions, /v1/models; /metrics)');
+    daemon = await startDaemonServices({
+      config,
+      profile,
+      workers,
+      log,
+      meter,
+      metrics,
+      clock,
+      // The router stops choosing a worker as soon as its flip starts, instead of at its next poll.
+      onFlip: { started: (change) => created.fleet.flipStarted(change.workerId), finished: (change) => void created.fleet.flipFinished(change.workerId) },
+    });
+    const status = daemon.service.status();
+    log.info(
+      { url: daemon.url, policy: status.policy.name, intervalSeconds: status.intervalSeconds, advisory: status.advisory, paused: status.paused, tokens: config.admin.tokens.filter((t) => t.token !== undefined).length },
+      'controller running; admin API and /metrics listening',
+    );
   } catch (error) {
     await router?.close(0);
-    await stopWorkers();
+    await fleet.stop();
     throw error;
   }
 
@@ -94,7 +174,11 @@ async function up(config: PdpilotConfig, log: Logger): Promise<number> {
   log.info({ signal, inFlight: router.admission.inFlight, boundSeconds: bound }, 'stopping: no new requests; finishing those in flight');
   const drained = await router.close(bound);
   if (!drained) log.warn('in-flight requests did not finish in time; closed them');
-  await stopWorkers();
+  // The controller stops after the router: the last requests' outcomes still reach the meter, and a flip
+  // in progress finishes and is recorded before the store closes (an unfinished one resumes at the next start).
+  log.info('stopping the controller, jobs and admin API; saving state');
+  await daemon.stop();
+  await fleet.stop();
   log.info('stopped');
   return 0;
 }
