@@ -41,7 +41,13 @@ export function spawnWorker(spec: LocalWorkerSpec, options: LocalFleetOptions = 
   if (spec.workerId) args.push('--worker-id', spec.workerId);
   args.push(...(spec.extraArgs ?? []));
   // Own process group: a Ctrl-C in the terminal reaches only the parent, which drains the router before it stops the workers.
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // The IPC channel is the worker's lifeline: it closes when the parent dies, even by SIGKILL, and the
+  // worker then stops itself (src/cli/commands/worker.ts), so a crashed daemon leaves no workers holding its ports.
+  const spawned = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
+  // The channel must not keep the parent alive on its own.
+  spawned.channel?.unref();
+  // Node's typings know stdout/stderr are pipes only for a 3-entry stdio; with 'ipc' as the 4th they are still pipes.
+  const child = spawned as typeof spawned & { stdout: NonNullable<typeof spawned.stdout>; stderr: NonNullable<typeof spawned.stderr> };
   const label = `${spec.role}:${spec.port}`;
   let stderrTail = '';
   child.stderr.setEncoding('utf8');

@@ -103,10 +103,17 @@ export function registerWorker(program: Command): void {
         const stop = () => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
+          process.off('disconnect', stop);
           worker.close().then(resolve, resolve);
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
+        // Spawned by a local fleet (src/fleet/local-fleet.ts) with an IPC channel: the channel closes when
+        // that parent dies, however it died, and a worker without its daemon has nobody to serve.
+        if (process.channel) {
+          process.on('disconnect', stop);
+          process.channel.unref();
+        }
       });
       return 0;
     }),
