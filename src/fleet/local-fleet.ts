@@ -1,9 +1,11 @@
 // A local fleet: worker processes (`pdpilot worker …`) spawned on this
-// machine, waited on until they listen, and stopped with SIGTERM (SIGKILL
-// after a bound). The daemon issue adds watching and restarts on top.
+// machine, waited on until they listen, watched, restarted after a crash
+// (capped exponential backoff, given up after too many crashes in a window),
+// and stopped with SIGTERM (SIGKILL after a bound).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Role } from '../domain/role.js';
+import type { Role, WorkerId } from '../domain/role.js';
+import { backoffSeconds } from '../lib/backoff.js';
 
 /** bin/pdpilot.js of this package (two levels up from dist/fleet/ or src/fleet/). */
 export const PDPILOT_BIN = fileURLToPath(new URL('../../bin/pdpilot.js', import.meta.url));
@@ -33,6 +35,22 @@ export interface LocalFleetOptions {
   /** Receives each worker's stderr lines, prefixed with its role and port. */
   log?: (line: string) => void;
 }
+
+/** When and how often a crashed worker is started again (config `fleet.restart`). */
+export interface RestartPolicy {
+  backoffBaseSeconds: number;
+  backoffMaxSeconds: number;
+  /** A worker that crashes this many times within `crashWindowSeconds` is left down. */
+  maxCrashes: number;
+  crashWindowSeconds: number;
+}
+
+/** What the supervisor did about a worker that exited on its own. */
+export type SupervisionEvent =
+  | { kind: 'crashed'; workerId: WorkerId; exit: string; crashesInWindow: number; restartInSeconds: number }
+  | { kind: 'restarted'; workerId: WorkerId; role: Role; url: string; pid: number | undefined }
+  | { kind: 'restart-failed'; workerId: WorkerId; message: string }
+  | { kind: 'given-up'; workerId: WorkerId; exit: string; crashesInWindow: number };
 
 /** Starts one worker process and resolves when it prints its `listening` line. */
 export function spawnWorker(spec: LocalWorkerSpec, options: LocalFleetOptions = {}): Promise<LocalWorker> {
@@ -114,10 +132,15 @@ export function stopWorker(worker: LocalWorker, timeoutSeconds = 10): Promise<nu
 
 export class LocalFleet {
   readonly workers: LocalWorker[] = [];
+  /** Workers left down after too many crashes. */
+  readonly down = new Set<WorkerId>();
+  private stopping = false;
+  private readonly crashTimes = new Map<WorkerId, number[]>();
+  private readonly restartTimers = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly specs: readonly LocalWorkerSpec[],
-    private readonly options: LocalFleetOptions = {},
+    private readonly options: LocalFleetOptions & { restart?: RestartPolicy; onEvent?: (event: SupervisionEvent) => void } = {},
   ) {}
 
   /** Spawns every worker concurrently; if one fails to start, stops the others and throws. */
@@ -129,10 +152,86 @@ export class LocalFleet {
       await this.stop();
       throw failed.reason;
     }
+    if (this.options.restart) this.workers.forEach((w, i) => this.watch(w, i, this.options.restart as RestartPolicy));
     return this.workers;
   }
 
+  /**
+   * Records a worker's current role, so that a restart after a crash brings it
+   * back in the role the controller last gave it rather than its first one.
+   */
+  noteRole(workerId: WorkerId, role: Role): void {
+    const i = this.workers.findIndex((w) => idOf(w) === workerId);
+    const worker = this.workers[i];
+    if (worker) this.workers[i] = { ...worker, spec: { ...worker.spec, role } };
+  }
+
   async stop(timeoutSeconds = 10): Promise<void> {
+    this.stopping = true;
+    for (const timer of this.restartTimers) clearTimeout(timer);
+    this.restartTimers.clear();
     await Promise.all(this.workers.map((w) => stopWorker(w, timeoutSeconds)));
   }
+
+  private watch(worker: LocalWorker, index: number, policy: RestartPolicy): void {
+    worker.process.once('exit', (code, signal) => {
+      // An exit we asked for, or of a process this slot no longer holds, is not a crash.
+      if (this.stopping || this.workers[index]?.process !== worker.process) return;
+      this.crashed(index, policy, signal ?? `code ${code}`);
+    });
+  }
+
+  /** A worker's process ended on its own, or its restart failed: back off and start it again, or give up. */
+  private crashed(index: number, policy: RestartPolicy, exit: string): void {
+    const worker = this.workers[index];
+    if (!worker) return;
+    const id = idOf(worker);
+    // Crash times come from the wall clock: this is the process shell, not the simulated control loop.
+    const now = Date.now() / 1000;
+    const recent = (this.crashTimes.get(id) ?? []).filter((t) => now - t < policy.crashWindowSeconds);
+    recent.push(now);
+    this.crashTimes.set(id, recent);
+    if (recent.length >= policy.maxCrashes) {
+      this.down.add(id);
+      this.options.onEvent?.({ kind: 'given-up', workerId: id, exit, crashesInWindow: recent.length });
+      return;
+    }
+    const waitSeconds = backoffSeconds(recent.length - 1, policy.backoffBaseSeconds, policy.backoffMaxSeconds);
+    this.options.onEvent?.({ kind: 'crashed', workerId: id, exit, crashesInWindow: recent.length, restartInSeconds: waitSeconds });
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(timer);
+      void this.restart(index, policy);
+    }, waitSeconds * 1000);
+    this.restartTimers.add(timer);
+  }
+
+  private async restart(index: number, policy: RestartPolicy): Promise<void> {
+    const previous = this.workers[index];
+    if (!previous || this.stopping) return;
+    // Same port, so every client that knows the worker's URL reaches the new process without being told.
+    const spec = { ...previous.spec, port: portOf(previous.url) };
+    let worker: LocalWorker;
+    try {
+      worker = await spawnWorker(spec, this.options);
+    } catch (error) {
+      this.options.onEvent?.({ kind: 'restart-failed', workerId: idOf(previous), message: (error as Error).message });
+      if (!this.stopping) this.crashed(index, policy, 'failed to start');
+      return;
+    }
+    if (this.stopping) {
+      await stopWorker(worker);
+      return;
+    }
+    this.workers[index] = worker;
+    this.watch(worker, index, policy);
+    this.options.onEvent?.({ kind: 'restarted', workerId: idOf(worker), role: spec.role, url: worker.url, pid: worker.process.pid });
+  }
+}
+
+function idOf(worker: LocalWorker): WorkerId {
+  return worker.spec.workerId ?? worker.url;
+}
+
+function portOf(url: string): number {
+  return Number(new URL(url).port);
 }

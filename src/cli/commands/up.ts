@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { loadConfig, type PdpilotConfig } from '../../config/index.js';
 import { IntervalLoadMeter } from '../../control/interval-load-meter.js';
 import { UsageError } from '../../domain/errors.js';
+import type { Role } from '../../domain/role.js';
 import { LocalFleet, type LocalWorkerSpec } from '../../fleet/local-fleet.js';
 import { NativeWorkerClient } from '../../fleet/native-worker-client.js';
 import type { WorkerClient } from '../../fleet/worker-client.js';
@@ -72,6 +73,8 @@ function noVisibleGpu(): string | undefined {
 
 interface Fleet {
   clients: WorkerClient[];
+  /** Tells a local fleet a worker's role after a flip, so a restart after a crash keeps it. */
+  noteRole(workerId: string, role: Role): void;
   stop(): Promise<void>;
 }
 
@@ -80,7 +83,7 @@ async function startFleet(config: PdpilotConfig, log: Logger): Promise<Fleet> {
     const foreign = config.fleet.urls.find((w) => w.kind !== 'native');
     if (foreign) throw new UsageError(`fleet.urls: ${foreign.url} is a ${foreign.kind} worker; the router carries requests through native workers only so far`);
     const clients = config.fleet.urls.map((w) => new NativeWorkerClient(w.url, { controlTimeoutSeconds: config.fleet.scrapeTimeoutSeconds }));
-    return { clients, stop: async () => void (await Promise.all(clients.map((c) => c.close()))) };
+    return { clients, noteRole: () => undefined, stop: async () => void (await Promise.all(clients.map((c) => c.close()))) };
   }
   if (config.fleet.backend === 'cuda') {
     const why = noVisibleGpu();
@@ -88,13 +91,18 @@ async function startFleet(config: PdpilotConfig, log: Logger): Promise<Fleet> {
     // silently ran on the simulator would report made-up latencies as measured ones.
     if (why) throw new UsageError(`fleet.backend is "cuda" but no GPU is visible: ${why}. Set fleet.backend to "sim" (or "cpu") to run without one.`);
   }
-  const fleet = new LocalFleet(localSpecs(config), { log: (line) => log.warn(line) });
+  const fleet = new LocalFleet(localSpecs(config), {
+    log: (line) => log.warn(line),
+    restart: config.fleet.restart,
+    onEvent: (event) => (event.kind === 'restarted' ? log.info(event, 'worker restarted') : log.error(event, `worker ${event.kind}`)),
+  });
   log.info({ workers: config.fleet.workers, prefill: config.fleet.initialPrefill, backend: config.fleet.backend }, 'starting local workers');
   await fleet.start();
   for (const w of fleet.workers) log.info({ worker: w.spec.workerId, role: w.spec.role, url: w.url, pid: w.process.pid }, 'worker ready');
   const clients = fleet.workers.map((w) => new NativeWorkerClient(w.url, { id: w.spec.workerId ?? w.url, controlTimeoutSeconds: config.fleet.scrapeTimeoutSeconds }));
   return {
     clients,
+    noteRole: (workerId, role) => fleet.noteRole(workerId, role),
     async stop() {
       await Promise.all(clients.map((c) => c.close()));
       log.info('stopping workers');
@@ -155,7 +163,13 @@ async function up(config: PdpilotConfig, log: Logger): Promise<number> {
       metrics,
       clock,
       // The router stops choosing a worker as soon as its flip starts, instead of at its next poll.
-      onFlip: { started: (change) => created.fleet.flipStarted(change.workerId), finished: (change) => void created.fleet.flipFinished(change.workerId) },
+      onFlip: {
+        started: (change) => created.fleet.flipStarted(change.workerId),
+        finished: (change, state) => {
+          if (state === 'done') fleet.noteRole(change.workerId, change.to);
+          void created.fleet.flipFinished(change.workerId);
+        },
+      },
     });
     const status = daemon.service.status();
     log.info(
