@@ -84,11 +84,15 @@ export class NativeWorkerClient implements WorkerClient {
   }
 
   async prefill(call: PrefillCall, options?: CallOptions): Promise<PrefillResult> {
-    const body = { ...(call.requestId ? { requestId: call.requestId } : {}), promptTokens: call.promptTokens };
+    const body = {
+      ...(call.requestId ? { requestId: call.requestId } : {}),
+      promptTokens: call.promptTokens,
+      ...(call.retainKv === false ? { retainKv: false } : {}),
+    };
     const r = (await this.json('POST', '/v1/prefill', body, this.stallMs, options)) as RawPrefill;
     return {
       firstToken: r.firstToken,
-      kvUrl: r.kvUrl,
+      kvUrl: r.kvUrl ?? '',
       promptTokens: r.promptTokens,
       kvBytes: r.kvBytes,
       queueSeconds: r.timing.queueSeconds,
@@ -255,7 +259,7 @@ interface RawState {
 
 interface RawPrefill {
   firstToken: number;
-  kvUrl: string;
+  kvUrl?: string;
   promptTokens: number;
   kvBytes: number;
   timing: { queueSeconds: number; prefillSeconds: number };

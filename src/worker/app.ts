@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { EngineError, readKvHeader } from './engine.js';
 import { WorkerError } from './errors.js';
 import type { WorkerHost, Tracked } from './host.js';
-import { PdwStatus } from './native.js';
+import { PdwStatus, type NativeStats } from './native.js';
 import {
   CompletionReply,
   DecodeBody,
@@ -110,8 +110,7 @@ export function buildWorkerApp(opts: WorkerAppOptions): FastifyInstance {
   });
 
   // Total tokens a request will hold in KV: refuse at the door what can never fit (413).
-  function checkLength(totalTokens: number, what: string): void {
-    const s = engine.stats();
+  function checkLength(totalTokens: number, what: string, s: NativeStats = engine.stats()): void {
     const capacity = s.kvTotalBlocks * s.blockSize;
     if (totalTokens > s.contextTokens) throw new WorkerError('too_long', `${what}: ${totalTokens} tokens exceed the model context of ${s.contextTokens}`);
     if (totalTokens > capacity) throw new WorkerError('too_long', `${what}: ${totalTokens} tokens exceed the KV capacity of ${capacity}`);
@@ -188,8 +187,10 @@ export function buildWorkerApp(opts: WorkerAppOptions): FastifyInstance {
     const body = request.body as PrefillBody;
     const arrived = now();
     host.admit('prefill');
-    const tokens = promptIds(body, vocab());
-    checkLength(tokens.length, 'prompt');
+    // One stats() read per request: it is a native call that builds an object.
+    const stats = engine.stats();
+    const tokens = promptIds(body, stats.vocab);
+    checkLength(tokens.length, 'prompt', stats);
     const t = host.track();
     try {
       cancelOnClose(reply, t);
@@ -205,15 +206,21 @@ export function buildWorkerApp(opts: WorkerAppOptions): FastifyInstance {
         }
       });
       const done = now();
-      const kvBytes = tokens.length * engine.stats().kvBytesPerToken;
-      const kvHandle = host.holdKv(t.engineId!, tokens.length, kvBytes);
+      const kvBytes = tokens.length * stats.kvBytesPerToken;
+      let kv: { kvHandle: string; kvUrl: string } | undefined;
+      if (body.retainKv === false) {
+        // Nobody will pull it (the first token was all the caller wanted): free it now, no handle, no later release call.
+        engine.kvRelease(t.engineId!);
+      } else {
+        const kvHandle = host.holdKv(t.engineId!, tokens.length, kvBytes);
+        kv = { kvHandle, kvUrl: `${opts.advertiseUrl()}/v1/kv/${kvHandle}` };
+      }
       metrics.observeTtft(done - arrived);
       metrics.countRequest('ok');
       return reply.send({
         requestId: body.requestId ?? String(t.engineId),
         firstToken: first.token,
-        kvHandle,
-        kvUrl: `${opts.advertiseUrl()}/v1/kv/${kvHandle}`,
+        ...kv,
         promptTokens: tokens.length,
         kvBytes,
         timing: { queueSeconds: first.queueSeconds, prefillSeconds: done - arrived - first.queueSeconds, ttftSeconds: done - arrived },
@@ -227,8 +234,9 @@ export function buildWorkerApp(opts: WorkerAppOptions): FastifyInstance {
     const body = request.body as DecodeBody;
     const arrived = now();
     host.admit('decode');
-    if (body.firstToken >= vocab()) throw new WorkerError('bad_request', `firstToken ${body.firstToken} is outside the vocabulary (${vocab()})`);
-    checkLength(body.promptTokens + body.maxTokens - 1, 'prompt + output');
+    const stats = engine.stats();
+    if (body.firstToken >= stats.vocab) throw new WorkerError('bad_request', `firstToken ${body.firstToken} is outside the vocabulary (${stats.vocab})`);
+    checkLength(body.promptTokens + body.maxTokens - 1, 'prompt + output', stats);
     const t = host.track();
     try {
       cancelOnClose(reply, t);
