@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { EngineError, readKvHeader } from './engine.js';
 import { WorkerError } from './errors.js';
 import type { WorkerHost, Tracked } from './host.js';
-import { PdwStatus, type NativeStats } from './native.js';
+import { PdwStatus } from './native.js';
 import {
   CompletionReply,
   DecodeBody,
@@ -89,7 +89,7 @@ export function buildWorkerApp(opts: WorkerAppOptions): FastifyInstance {
   const { engine, metrics } = host;
   // removeAdditional off: an unknown key is a 400, not silently dropped (a typo must not change behaviour).
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1 << 20, ajv: { customOptions: { removeAdditional: false } } });
-  const vocab = () => engine.stats().vocab;
+  const vocab = () => engine.limits.vocab;
 
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, _request, reply) => {
     if (error instanceof WorkerError) {
@@ -110,7 +110,8 @@ export function buildWorkerApp(opts: WorkerAppOptions): FastifyInstance {
   });
 
   // Total tokens a request will hold in KV: refuse at the door what can never fit (413).
-  function checkLength(totalTokens: number, what: string, s: NativeStats = engine.stats()): void {
+  function checkLength(totalTokens: number, what: string): void {
+    const s = engine.limits;
     const capacity = s.kvTotalBlocks * s.blockSize;
     if (totalTokens > s.contextTokens) throw new WorkerError('too_long', `${what}: ${totalTokens} tokens exceed the model context of ${s.contextTokens}`);
     if (totalTokens > capacity) throw new WorkerError('too_long', `${what}: ${totalTokens} tokens exceed the KV capacity of ${capacity}`);
@@ -187,10 +188,10 @@ export function buildWorkerApp(opts: WorkerAppOptions): FastifyInstance {
     const body = request.body as PrefillBody;
     const arrived = now();
     host.admit('prefill');
-    // One stats() read per request: it is a native call that builds an object.
-    const stats = engine.stats();
+    // engine.limits, not stats(): stats() is a native call that builds an object, and these figures never change.
+    const stats = engine.limits;
     const tokens = promptIds(body, stats.vocab);
-    checkLength(tokens.length, 'prompt', stats);
+    checkLength(tokens.length, 'prompt');
     const t = host.track();
     try {
       cancelOnClose(reply, t);
@@ -234,9 +235,8 @@ export function buildWorkerApp(opts: WorkerAppOptions): FastifyInstance {
     const body = request.body as DecodeBody;
     const arrived = now();
     host.admit('decode');
-    const stats = engine.stats();
-    if (body.firstToken >= stats.vocab) throw new WorkerError('bad_request', `firstToken ${body.firstToken} is outside the vocabulary (${stats.vocab})`);
-    checkLength(body.promptTokens + body.maxTokens - 1, 'prompt + output', stats);
+    if (body.firstToken >= vocab()) throw new WorkerError('bad_request', `firstToken ${body.firstToken} is outside the vocabulary (${vocab()})`);
+    checkLength(body.promptTokens + body.maxTokens - 1, 'prompt + output');
     const t = host.track();
     try {
       cancelOnClose(reply, t);
