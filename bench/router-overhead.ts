@@ -9,7 +9,9 @@
 //           evenly over them (one autocannon instance per worker);
 //   router: POST /v1/completions with max_tokens 1 through the router, which
 //           tokenises, admits, schedules, calls the prefill worker, and answers
-//           in OpenAI's format (then frees the unused KV in the background).
+//           in OpenAI's format. The router asks the worker not to keep the KV
+//           (retainKv: false, docs/protocol.md), and so does the direct path:
+//           both do the same worker work, a prefill whose KV is freed at once.
 // Added latency = router − direct at p50 and p99, from every response time
 // (autocannon's 'response' event, float ms) rather than its integer-ms
 // histogram. Then, for information: the full path (max_tokens 4: prefill, KV
@@ -116,7 +118,6 @@ writeFileSync(
     pipelineParallel: 1,
     prefillMs: [0.5, 0.0001, 0],
     decodeMs: { smallBatch: [0.5, 0, 0], largeBatch: [0.5, 0, 0], thresholdBatch: 95 },
-    // Roomy: the direct path leaves its KV handles to the worker's TTL.
     kvCapacityTokens: 4_000_000,
     kvBytesPerToken: 1000,
     contextTokens: 8192,
@@ -157,7 +158,7 @@ for (let i = 0; ; i++) {
 
 const direct = Array.from({ length: prefillWorkers }, (_, i) => ({
   url: `http://127.0.0.1:${basePort + i}/v1/prefill`,
-  body: { promptLength: PROMPT_TOKENS },
+  body: { promptLength: PROMPT_TOKENS, retainKv: false },
   rate: RATE / prefillWorkers,
   connections: Math.max(2, Math.ceil(32 / prefillWorkers)),
 }));

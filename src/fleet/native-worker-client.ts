@@ -35,6 +35,7 @@ export interface NativeWorkerClientOptions {
   stallTimeoutSeconds?: number;
 }
 
+const JSON_HEADERS = { 'content-type': 'application/json' };
 const STATUSES = new Set(['starting', 'ready', 'draining', 'switching']);
 
 export class NativeWorkerClient implements WorkerClient {
@@ -84,11 +85,15 @@ export class NativeWorkerClient implements WorkerClient {
   }
 
   async prefill(call: PrefillCall, options?: CallOptions): Promise<PrefillResult> {
-    const body = { ...(call.requestId ? { requestId: call.requestId } : {}), promptTokens: call.promptTokens };
+    const body = {
+      ...(call.requestId ? { requestId: call.requestId } : {}),
+      promptTokens: call.promptTokens,
+      ...(call.retainKv === false ? { retainKv: false } : {}),
+    };
     const r = (await this.json('POST', '/v1/prefill', body, this.stallMs, options)) as RawPrefill;
     return {
       firstToken: r.firstToken,
-      kvUrl: r.kvUrl,
+      kvUrl: r.kvUrl ?? '',
       promptTokens: r.promptTokens,
       kvBytes: r.kvBytes,
       queueSeconds: r.timing.queueSeconds,
@@ -173,14 +178,79 @@ export class NativeWorkerClient implements WorkerClient {
     await this.pool.close();
   }
 
-  private async json(method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number, options?: CallOptions): Promise<unknown> {
-    const res = await this.send(method, path, body, timeoutMs, options);
-    if (res.statusCode !== 200) throw await this.replyError(res, path);
-    try {
-      return await res.body.json();
-    } catch (error) {
-      throw this.transportError(error, path, options);
-    }
+  /**
+   * One JSON request → the parsed 200 body, or the WorkerCallError of the
+   * reply or the transport. Built on pool.dispatch with a handler that
+   * collects the bytes: request() would wrap every reply in a Readable stream
+   * and an AsyncResource, which was a large share of the router's CPU per
+   * request (every request makes at least one of these calls).
+   */
+  private json(method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number, options?: CallOptions): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const signal = options?.signal;
+      if (signal?.aborted) {
+        reject(this.transportError(new Error('aborted'), path, options));
+        return;
+      }
+      let status = 0;
+      let chunks: Buffer[] = [];
+      let onAbort: (() => void) | undefined;
+      const settle = () => {
+        if (onAbort) signal!.removeEventListener('abort', onAbort);
+        onAbort = undefined;
+      };
+      const handler: Dispatcher.DispatchHandlers = {
+        onConnect: (abort) => {
+          if (!signal) return;
+          if (signal.aborted) abort(new Error('aborted'));
+          else {
+            onAbort = () => abort(new Error('aborted'));
+            signal.addEventListener('abort', onAbort, { once: true });
+          }
+        },
+        onHeaders: (statusCode) => {
+          status = statusCode;
+          return true;
+        },
+        onData: (chunk) => {
+          chunks.push(chunk);
+          return true;
+        },
+        onComplete: () => {
+          settle();
+          const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+          chunks = [];
+          if (status !== 200) {
+            reject(this.errorOfReply(status, text, path));
+            return;
+          }
+          try {
+            resolve(JSON.parse(text));
+          } catch (error) {
+            reject(this.transportError(error, path, options));
+          }
+        },
+        onError: (error) => {
+          settle();
+          reject(this.transportError(error, path, options));
+        },
+      };
+      try {
+        this.pool.dispatch(
+          {
+            method,
+            path,
+            ...(body !== undefined ? { body: JSON.stringify(body), headers: JSON_HEADERS } : {}),
+            headersTimeout: timeoutMs,
+            bodyTimeout: timeoutMs,
+          },
+          handler,
+        );
+      } catch (error) {
+        settle();
+        reject(this.transportError(error, path, options));
+      }
+    });
   }
 
   private async send(
@@ -194,7 +264,7 @@ export class NativeWorkerClient implements WorkerClient {
       return await this.pool.request({
         method,
         path,
-        ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+        ...(body !== undefined ? { body: JSON.stringify(body), headers: JSON_HEADERS } : {}),
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         ...(options?.signal ? { signal: options.signal } : {}),
@@ -206,11 +276,21 @@ export class NativeWorkerClient implements WorkerClient {
 
   /** A non-200 reply → WorkerCallError with the worker's own code when it sent the protocol's error body. */
   private async replyError(res: Dispatcher.ResponseData, path: string): Promise<WorkerCallError> {
-    let code = '';
-    let message = `answered ${res.statusCode}`;
-    let retryable = res.statusCode >= 500;
+    let text = '';
     try {
-      const parsed = (await res.body.json()) as { error?: { code?: unknown; message?: unknown; retryable?: unknown } };
+      text = await res.body.text();
+    } catch {
+      // The body broke off: the status alone decides.
+    }
+    return this.errorOfReply(res.statusCode, text, path);
+  }
+
+  private errorOfReply(statusCode: number, text: string, path: string): WorkerCallError {
+    let code = '';
+    let message = `answered ${statusCode}`;
+    let retryable = statusCode >= 500;
+    try {
+      const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; retryable?: unknown } };
       if (parsed.error && typeof parsed.error.code === 'string') {
         code = parsed.error.code;
         if (typeof parsed.error.message === 'string') message = parsed.error.message;
@@ -219,8 +299,8 @@ export class NativeWorkerClient implements WorkerClient {
     } catch {
       // Not the protocol's error body (a proxy, a crash page): the status alone decides.
     }
-    const kind = code ? failureKindOf(code, retryable) : res.statusCode >= 500 ? 'failed' : 'rejected';
-    return new WorkerCallError(kind, this.id, `${path}: ${message}`, code || kind, res.statusCode);
+    const kind = code ? failureKindOf(code, retryable) : statusCode >= 500 ? 'failed' : 'rejected';
+    return new WorkerCallError(kind, this.id, `${path}: ${message}`, code || kind, statusCode);
   }
 
   private transportError(error: unknown, path: string, options?: CallOptions): Error {
@@ -255,7 +335,7 @@ interface RawState {
 
 interface RawPrefill {
   firstToken: number;
-  kvUrl: string;
+  kvUrl?: string;
   promptTokens: number;
   kvBytes: number;
   timing: { queueSeconds: number; prefillSeconds: number };

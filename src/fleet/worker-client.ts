@@ -30,11 +30,17 @@ export interface WorkerState {
 export interface PrefillCall {
   requestId?: string;
   promptTokens: readonly number[];
+  /**
+   * false: the caller needs only the first token (no decode follows), so the
+   * worker frees the KV at once and returns no kvUrl — no release call later.
+   * Default true. A worker that ignores it returns a kvUrl as usual.
+   */
+  retainKv?: boolean;
 }
 
 export interface PrefillResult {
   firstToken: number;
-  /** Where a decode worker pulls this prompt's KV from; spent by the first pull. */
+  /** Where a decode worker pulls this prompt's KV from; spent by the first pull. Empty when the KV was not retained (retainKv: false). */
   kvUrl: string;
   promptTokens: number;
   kvBytes: number;

@@ -84,20 +84,33 @@ export class RouterMetrics {
     for (const reason of RETRY_REASONS) this.retries.labels(reason).inc(0);
     for (const kind of ['prompt', 'output']) this.tokens.labels(kind).inc(0);
     for (const role of ['prefill', 'decode']) this.inFlight.labels(role).set(0);
-    this.ttft.labels('prefill', policy);
-    this.tpot.labels('decode', policy);
+    // Children resolved once: labels(...) hashes its arguments on every call, and these run several times per request.
+    this.ttftChild = this.ttft.labels('prefill', policy);
+    this.tpotChild = this.tpot.labels('decode', policy);
+    this.requestChildren = Object.fromEntries(OUTCOMES.map((o) => [o, this.requests.labels(o)])) as Record<Outcome, Counter.Internal>;
+    this.tokenChildren = { prompt: this.tokens.labels('prompt'), output: this.tokens.labels('output') };
+    this.inFlightPrefill = this.inFlight.labels('prefill');
+    this.inFlightDecode = this.inFlight.labels('decode');
   }
 
+  /** inFlight's children, for the per-request inc()/dec(). */
+  readonly inFlightPrefill: Gauge.Internal<'role'>;
+  readonly inFlightDecode: Gauge.Internal<'role'>;
+  private readonly ttftChild: Histogram.Internal<'role' | 'policy'>;
+  private readonly tpotChild: Histogram.Internal<'role' | 'policy'>;
+  private readonly requestChildren: Record<Outcome, Counter.Internal>;
+  private readonly tokenChildren: Record<'prompt' | 'output', Counter.Internal>;
+
   observeTtft(seconds: number): void {
-    this.ttft.labels('prefill', this.policy).observe(seconds);
+    this.ttftChild.observe(seconds);
   }
 
   observeTpot(seconds: number): void {
-    this.tpot.labels('decode', this.policy).observe(seconds);
+    this.tpotChild.observe(seconds);
   }
 
   countRequest(outcome: Outcome): void {
-    this.requests.labels(outcome).inc();
+    this.requestChildren[outcome].inc();
   }
 
   countRetry(reason: RetryReason): void {
@@ -105,6 +118,6 @@ export class RouterMetrics {
   }
 
   countTokens(kind: 'prompt' | 'output', n: number): void {
-    this.tokens.labels(kind).inc(n);
+    this.tokenChildren[kind].inc(n);
   }
 }

@@ -78,7 +78,10 @@ export class RequestRunner {
 
     while (true) {
       const context = emitted.length === 0 ? g.promptIds : [...g.promptIds, ...emitted];
-      const { result: pf, worker: p } = await this.prefill(g.requestId, context, signal, budget);
+      // When the prefill's first token is the last one wanted, no decode follows: the worker frees the KV at once
+      // (no release round trip). Otherwise it holds it for the decode worker's pull.
+      const retainKv = emitted.length + 1 < g.maxTokens;
+      const { result: pf, worker: p } = await this.prefill(g.requestId, context, retainKv, signal, budget);
       let stopped = emit(pf.firstToken);
       const done = (): GenerationResult => ({ tokens: emitted, finishReason: stopped ? 'stop' : 'length', firstTokenAtSeconds: firstAt, lastTokenAtSeconds: lastAt });
       if (stopped || emitted.length >= g.maxTokens) {
@@ -87,6 +90,7 @@ export class RequestRunner {
       }
 
       const remaining = g.maxTokens - emitted.length;
+      if (!pf.kvUrl) throw new RouterError('upstream_failed', `prefill worker ${this.fleet.workers[p]!.client.id} returned no kvUrl`);
       const d = this.pick('decode', context.length, lostDecoders);
       if (d < 0) {
         this.release(p, pf.kvUrl);
@@ -94,7 +98,7 @@ export class RequestRunner {
       }
       const reserved = context.length + remaining;
       this.fleet.beginDecode(d, reserved);
-      this.metrics.inFlight.labels('decode').inc();
+      this.metrics.inFlightDecode.inc();
       try {
         const client = this.fleet.workers[d]!.client;
         let expected = 1;
@@ -133,7 +137,7 @@ export class RequestRunner {
         // Loop: prefill again over the prompt plus everything emitted, then decode on another worker.
       } finally {
         this.fleet.endDecode(d, reserved);
-        this.metrics.inFlight.labels('decode').dec();
+        this.metrics.inFlightDecode.dec();
       }
     }
   }
@@ -141,6 +145,7 @@ export class RequestRunner {
   private async prefill(
     requestId: string,
     promptIds: readonly number[],
+    retainKv: boolean,
     signal: AbortSignal,
     budget: { handBacks: number },
   ): Promise<{ result: PrefillResult; worker: number }> {
@@ -155,9 +160,9 @@ export class RequestRunner {
       }
       const n = promptIds.length;
       this.fleet.beginPrefill(p, n);
-      this.metrics.inFlight.labels('prefill').inc();
+      this.metrics.inFlightPrefill.inc();
       try {
-        const result = await this.fleet.workers[p]!.client.prefill({ requestId, promptTokens: promptIds }, { signal });
+        const result = await this.fleet.workers[p]!.client.prefill({ requestId, promptTokens: promptIds, ...(retainKv ? {} : { retainKv: false }) }, { signal });
         return { result, worker: p };
       } catch (error) {
         if (!isWorkerFailure(error) || error.kind === 'aborted') throw error;
@@ -178,7 +183,7 @@ export class RequestRunner {
         }
       } finally {
         this.fleet.endPrefill(p, n);
-        this.metrics.inFlight.labels('prefill').dec();
+        this.metrics.inFlightPrefill.dec();
       }
     }
   }
@@ -198,6 +203,8 @@ export class RequestRunner {
 
   /** Frees a KV handle nobody will pull, in the background; a failure only means the worker's TTL frees it later. */
   private release(worker: number, kvUrl: string): void {
+    // Empty: the prefill was asked not to retain its KV (retainKv: false), so there is nothing to free.
+    if (!kvUrl) return;
     this.fleet.workers[worker]!.client.releaseKv(kvUrl).catch(() => undefined);
   }
 }

@@ -89,7 +89,7 @@ export function buildWorkerApp(opts: WorkerAppOptions): FastifyInstance {
   const { engine, metrics } = host;
   // removeAdditional off: an unknown key is a 400, not silently dropped (a typo must not change behaviour).
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1 << 20, ajv: { customOptions: { removeAdditional: false } } });
-  const vocab = () => engine.stats().vocab;
+  const vocab = () => engine.limits.vocab;
 
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, _request, reply) => {
     if (error instanceof WorkerError) {
@@ -111,7 +111,7 @@ export function buildWorkerApp(opts: WorkerAppOptions): FastifyInstance {
 
   // Total tokens a request will hold in KV: refuse at the door what can never fit (413).
   function checkLength(totalTokens: number, what: string): void {
-    const s = engine.stats();
+    const s = engine.limits;
     const capacity = s.kvTotalBlocks * s.blockSize;
     if (totalTokens > s.contextTokens) throw new WorkerError('too_long', `${what}: ${totalTokens} tokens exceed the model context of ${s.contextTokens}`);
     if (totalTokens > capacity) throw new WorkerError('too_long', `${what}: ${totalTokens} tokens exceed the KV capacity of ${capacity}`);
@@ -188,7 +188,9 @@ export function buildWorkerApp(opts: WorkerAppOptions): FastifyInstance {
     const body = request.body as PrefillBody;
     const arrived = now();
     host.admit('prefill');
-    const tokens = promptIds(body, vocab());
+    // engine.limits, not stats(): stats() is a native call that builds an object, and these figures never change.
+    const stats = engine.limits;
+    const tokens = promptIds(body, stats.vocab);
     checkLength(tokens.length, 'prompt');
     const t = host.track();
     try {
@@ -205,15 +207,21 @@ export function buildWorkerApp(opts: WorkerAppOptions): FastifyInstance {
         }
       });
       const done = now();
-      const kvBytes = tokens.length * engine.stats().kvBytesPerToken;
-      const kvHandle = host.holdKv(t.engineId!, tokens.length, kvBytes);
+      const kvBytes = tokens.length * stats.kvBytesPerToken;
+      let kv: { kvHandle: string; kvUrl: string } | undefined;
+      if (body.retainKv === false) {
+        // Nobody will pull it (the first token was all the caller wanted): free it now, no handle, no later release call.
+        engine.kvRelease(t.engineId!);
+      } else {
+        const kvHandle = host.holdKv(t.engineId!, tokens.length, kvBytes);
+        kv = { kvHandle, kvUrl: `${opts.advertiseUrl()}/v1/kv/${kvHandle}` };
+      }
       metrics.observeTtft(done - arrived);
       metrics.countRequest('ok');
       return reply.send({
         requestId: body.requestId ?? String(t.engineId),
         firstToken: first.token,
-        kvHandle,
-        kvUrl: `${opts.advertiseUrl()}/v1/kv/${kvHandle}`,
+        ...kv,
         promptTokens: tokens.length,
         kvBytes,
         timing: { queueSeconds: first.queueSeconds, prefillSeconds: done - arrived - first.queueSeconds, ttftSeconds: done - arrived },

@@ -164,6 +164,17 @@ export class WorkerEngine {
     return this.native.stats();
   }
 
+  private fixed: Pick<NativeStats, 'vocab' | 'contextTokens' | 'kvTotalBlocks' | 'blockSize' | 'kvBytesPerToken'> | undefined;
+
+  /** The figures of stats() fixed when the engine was created (shape and capacity), read once: the routes check every request against them. */
+  get limits(): Pick<NativeStats, 'vocab' | 'contextTokens' | 'kvTotalBlocks' | 'blockSize' | 'kvBytesPerToken'> {
+    if (!this.fixed) {
+      const s = this.native.stats();
+      this.fixed = { vocab: s.vocab, contextTokens: s.contextTokens, kvTotalBlocks: s.kvTotalBlocks, blockSize: s.blockSize, kvBytesPerToken: s.kvBytesPerToken };
+    }
+    return this.fixed;
+  }
+
   checkKv(): string {
     return this.native.checkKv();
   }

@@ -4,6 +4,16 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ROLES, type Role } from '../domain/role.js';
 import type { NativeStats } from './native.js';
 
+const OUTCOMES = ['ok', 'handed_back', 'cancelled', 'failed', 'rejected'] as const;
+type Outcome = (typeof OUTCOMES)[number];
+interface Hot {
+  ttft: Histogram.Internal<'role' | 'worker'>;
+  tpot: Histogram.Internal<'role' | 'worker'>;
+  step: Record<'prefill' | 'decode', Histogram.Internal<'role' | 'worker' | 'kind'>>;
+  tokens: Record<'prefill' | 'decode', Counter.Internal>;
+  requests: Record<Outcome, Counter.Internal>;
+}
+
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const TPOT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.06, 0.1, 0.2, 0.5, 1];
 const STEP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -149,7 +159,7 @@ export class WorkerMetrics {
         this.step.zero({ ...l, kind });
         this.tokens.inc({ ...l, kind }, 0);
       }
-      for (const outcome of ['ok', 'handed_back', 'cancelled', 'failed', 'rejected']) this.requests.inc({ ...l, outcome }, 0);
+      for (const outcome of OUTCOMES) this.requests.inc({ ...l, outcome }, 0);
     }
     this.switchSeconds.set({ worker }, 0);
     this.drainSeconds.set({ worker }, 0);
@@ -160,24 +170,32 @@ export class WorkerMetrics {
   setRole(role: Role): void {
     this.role = role;
     for (const r of ROLES) this.roleGauge.set({ role: r, worker: this.worker }, r === role ? 1 : 0);
+    // The label children of the current role, resolved once per role rather than per observation (these run per step and per request).
+    const l = { role, worker: this.worker };
+    const kinds = ['prefill', 'decode'] as const;
+    this.hot = {
+      ttft: this.ttft.labels(l),
+      tpot: this.tpot.labels(l),
+      step: Object.fromEntries(kinds.map((kind) => [kind, this.step.labels({ ...l, kind })])) as Hot['step'],
+      tokens: Object.fromEntries(kinds.map((kind) => [kind, this.tokens.labels({ ...l, kind })])) as Hot['tokens'],
+      requests: Object.fromEntries(OUTCOMES.map((outcome) => [outcome, this.requests.labels({ ...l, outcome })])) as Hot['requests'],
+    };
   }
 
-  private get l() {
-    return { role: this.role, worker: this.worker };
-  }
+  private hot!: Hot;
 
   observeTtft(seconds: number): void {
-    this.ttft.observe(this.l, seconds);
+    this.hot.ttft.observe(seconds);
   }
   observeTpot(seconds: number): void {
-    this.tpot.observe(this.l, seconds);
+    this.hot.tpot.observe(seconds);
   }
   observeStep(kind: 'prefill' | 'decode', seconds: number, tokens: number): void {
-    this.step.observe({ ...this.l, kind }, seconds);
-    this.tokens.inc({ ...this.l, kind }, tokens);
+    this.hot.step[kind].observe(seconds);
+    this.hot.tokens[kind].inc(tokens);
   }
-  countRequest(outcome: 'ok' | 'handed_back' | 'cancelled' | 'failed' | 'rejected'): void {
-    this.requests.inc({ ...this.l, outcome });
+  countRequest(outcome: Outcome): void {
+    this.hot.requests[outcome].inc();
   }
   observeSwitch(drainSeconds: number, switchSeconds: number): void {
     this.drainSeconds.set({ worker: this.worker }, drainSeconds);

@@ -13,7 +13,17 @@ const PromptTokens = Type.Array(Type.Integer({ minimum: 0 }), {
 const PromptLength = Type.Integer({ minimum: 1, description: 'synthesise a deterministic prompt of this many tokens (trace replay)' });
 
 export const PrefillBody = Type.Object(
-  { requestId: Type.Optional(RequestId), promptTokens: Type.Optional(PromptTokens), promptLength: Type.Optional(PromptLength) },
+  {
+    requestId: Type.Optional(RequestId),
+    promptTokens: Type.Optional(PromptTokens),
+    promptLength: Type.Optional(PromptLength),
+    retainKv: Type.Optional(
+      Type.Boolean({
+        default: true,
+        description: 'false: free the KV as soon as the first token exists (the caller needs no decode); the reply then has no kvHandle or kvUrl',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 export type PrefillBody = Static<typeof PrefillBody>;
@@ -23,8 +33,9 @@ export const Timing = Type.Record(Type.String(), Type.Number());
 export const PrefillReply = Type.Object({
   requestId: Type.String(),
   firstToken: Type.Integer(),
-  kvHandle: Type.String(),
-  kvUrl: Type.String(),
+  // Absent when the request said retainKv: false.
+  kvHandle: Type.Optional(Type.String()),
+  kvUrl: Type.Optional(Type.String()),
   promptTokens: Type.Integer(),
   kvBytes: Type.Integer(),
   timing: Type.Object({ queueSeconds: Type.Number(), prefillSeconds: Type.Number(), ttftSeconds: Type.Number() }),

@@ -56,6 +56,20 @@ t.test('releaseKv frees an unpulled handle', async (t) => {
   await p.releaseKv(pf.kvUrl); // already gone: not an error
 });
 
+t.test('retainKv: false frees the KV at once: no handle, no kvUrl, nothing held', async (t) => {
+  const before = await p.state();
+  const pf = await p.prefill({ promptTokens: [4, 5, 6], retainKv: false });
+  t.equal(pf.promptTokens, 3);
+  t.equal(pf.kvUrl, '', 'no kvUrl to pull or release');
+  const after = await p.state();
+  t.equal(after.heldKvHandles, before.heldKvHandles, 'no handle held');
+  t.equal(after.kvUsedTokens, before.kvUsedTokens, 'the blocks are free again');
+  // The same prompt retained gives the same first token (the option changes only what happens to the KV).
+  const kept = await p.prefill({ promptTokens: [4, 5, 6] });
+  t.equal(kept.firstToken, pf.firstToken);
+  await p.releaseKv(kept.kvUrl);
+});
+
 t.test('failures are classified for the caller', async (t) => {
   // The decode worker refuses a prefill: wrong role is a hand-back (retry elsewhere), not the request's fault.
   await t.rejects(d.prefill({ promptTokens: [1] }), { kind: 'handed-back', code: 'wrong_role', status: 409 });
