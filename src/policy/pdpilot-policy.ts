@@ -91,7 +91,7 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
    * over the rate observed (burstFactor). State that depends only on the
    * contexts seen, as the Policy contract allows.
    */
-  private burst = 1;
+  private readonly burst = new BurstFactor();
 
   constructor(readonly params: PdpilotParams) {
     // Fail at creation, naming the model, rather than when the simulator builds the controller.
@@ -130,7 +130,7 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
     }
 
     const linkBytesPerSecond = this.params.linkGBps * 1e9;
-    this.burst = updateBurst(this.burst, context, workers, queuedDecode, this.params.kvPressure, linkBytesPerSecond);
+    const burst = this.burst.update(context, workers, queuedDecode, this.params.kvPressure, linkBytesPerSecond);
     const seen = context.history.reduce((n, sample) => n + sample.requests, 0);
     if (seen < this.params.minSampleRequests) {
       return hold('warm-up', `${seen} requests seen, fewer than the ${this.params.minSampleRequests} the length moments need: keeping the split`, { requestsSeen: seen });
@@ -141,9 +141,10 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
       context,
       pool,
       lengths,
-      this.burst * sizedRate + queuedPrefill / horizonSeconds,
+      burst * sizedRate + queuedPrefill / horizonSeconds,
       sizedRate + queuedDecode / horizonSeconds,
       linkBytesPerSecond,
+      sizedRate + queuedPrefill / horizonSeconds,
     );
     const best = model.bestPrefill(current.prefill);
     const detail: Record<string, number> = {
@@ -157,7 +158,7 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
       decodeBatch: model.slots.batch,
       queuedPrefill,
       queuedDecode,
-      burstFactor: this.burst,
+      burstFactor: burst,
       planPrefill: best,
       headroomCurrent: model.headroom(current.prefill),
       headroomPlan: model.headroom(best),
@@ -265,6 +266,7 @@ export function splitModel(
   prefillDemand: number,
   decodeDemand: number,
   linkBytesPerSecond: number,
+  basePrefillDemand = prefillDemand,
 ): SplitModel {
   const { profile, slo } = context;
   const slots = decodeSlots(profile, slo.tpotSeconds, lengths);
@@ -276,6 +278,7 @@ export function splitModel(
     lengths,
     prefillDemand,
     decodeDemand,
+    basePrefillDemand,
     (p) => prefillPoolRate(profile, p, slo.ttftSeconds, slo.attainment, lengths, linkBytesPerSecond),
     (d) => decodePoolRate(profile, d, slots, slo.attainment, lengths),
   );
@@ -297,6 +300,8 @@ export class SplitModel {
     readonly lengths: LengthMoments,
     private readonly prefillDemand: number,
     private readonly decodeDemand: number,
+    /** Prefill demand without the burst factor: what the floor of the prefill side must carry. */
+    private readonly basePrefillDemand: number,
     private readonly prefillRateOf: (instances: number) => number,
     private readonly decodeRateOf: (instances: number) => number,
   ) {}
@@ -308,6 +313,16 @@ export class SplitModel {
 
   decodeHeadroom(d: number): number {
     return ratio(memo(this.decodeRates, d, this.decodeRateOf), this.decodeDemand);
+  }
+
+  /** Does `p` carry the prefill demand without the burst factor? */
+  prefillCarriesBase(p: number): boolean {
+    return memo(this.prefillRates, p, this.prefillRateOf) >= this.basePrefillDemand;
+  }
+
+  /** The range of prefill counts that leave each phase its own demand (phaseFloors). */
+  floors(): SplitBounds {
+    return phaseFloors(this.pool, (p) => this.prefillCarriesBase(p), (d) => this.decodeHeadroom(d) >= 1);
   }
 
   /** Largest multiple of the demand the split (p, pool − p) carries within both SLOs. */
@@ -323,7 +338,7 @@ export class SplitModel {
    * the current split). O(log pool) capacity evaluations.
    */
   bestPrefill(currentPrefill: number): number {
-    return bestSplit(this.pool, (p) => this.prefillHeadroom(p), (d) => this.decodeHeadroom(d), currentPrefill);
+    return bestSplit(this.pool, (p) => this.prefillHeadroom(p), (d) => this.decodeHeadroom(d), currentPrefill, this.floors());
   }
 
   /**
@@ -361,7 +376,61 @@ export class SplitModel {
  * capacity evaluations. Shared with the oracle, whose sides are the worst
  * over its lookahead (a minimum of monotone functions is monotone).
  */
-export function bestSplit(pool: number, prefillHeadroom: (p: number) => number, decodeHeadroom: (d: number) => number, currentPrefill: number): number {
+export function bestSplit(
+  pool: number,
+  prefillHeadroom: (p: number) => number,
+  decodeHeadroom: (d: number) => number,
+  currentPrefill: number,
+  bounds?: SplitBounds,
+): number {
+  const best = unconstrainedBestSplit(pool, prefillHeadroom, decodeHeadroom, currentPrefill);
+  // headroom(p) is unimodal (a rising side and a falling side), so the best split within bounds is the clamped optimum.
+  return bounds ? Math.min(bounds.maxPrefill, Math.max(bounds.minPrefill, best)) : best;
+}
+
+/** Prefill counts a plan may choose: [minPrefill, maxPrefill]. */
+export interface SplitBounds {
+  minPrefill: number;
+  maxPrefill: number;
+}
+
+/**
+ * The floors that keep a wrong burst factor from starving a phase
+ * (docs/policies/pdpilot.md, "Phase floors"). The burst factor κ is an
+ * empirical correction of uncertain size that inflates only the prefill
+ * demand; the split search balances the two sides, so a κ that is too large
+ * takes decode instances until decode is as short as prefill looks. A
+ * decode shortage is the worse failure: requests wait for KV in FIFO order,
+ * prefill memory fills behind them and every first token stalls (the
+ * 16-GPU collapse). So the plan keeps at least the fewest decode instances
+ * that carry the decode demand, and at least the fewest prefill instances
+ * that carry the prefill demand *without* κ; κ only distributes what is
+ * left. When the two floors overlap (the pool cannot carry the demand),
+ * there are no bounds and the search balances the shortfall as before.
+ */
+export function phaseFloors(pool: number, prefillCarries: (p: number) => boolean, decodeCarries: (d: number) => boolean): SplitBounds {
+  const lo = MIN_INSTANCES_PER_ROLE;
+  const hi = pool - MIN_INSTANCES_PER_ROLE;
+  let minPrefill = hi + 1;
+  for (let p = lo; p <= hi; p++) {
+    if (prefillCarries(p)) {
+      minPrefill = p;
+      break;
+    }
+  }
+  let minDecode = hi + 1;
+  for (let d = lo; d <= hi; d++) {
+    if (decodeCarries(d)) {
+      minDecode = d;
+      break;
+    }
+  }
+  const maxPrefill = pool - minDecode;
+  if (minPrefill > maxPrefill) return { minPrefill: lo, maxPrefill: hi };
+  return { minPrefill, maxPrefill };
+}
+
+function unconstrainedBestSplit(pool: number, prefillHeadroom: (p: number) => number, decodeHeadroom: (d: number) => number, currentPrefill: number): number {
   const headroom = (p: number) => Math.min(prefillHeadroom(p), decodeHeadroom(pool - p));
   let lo = MIN_INSTANCES_PER_ROLE;
   let hi = pool - MIN_INSTANCES_PER_ROLE;
@@ -382,41 +451,57 @@ export function bestSplit(pool: number, prefillHeadroom: (p: number) => number, 
   return inPool && headroom(currentPrefill) >= headroom(best) ? currentPrefill : best;
 }
 
-/** z of the 90th percentile of a normal: the observed TTFT figure is a p90. */
+/** z of the 90th percentile of a normal: the observed TTFT figure is a p90. (Cantelli's distribution-free k = 3 was tried: it under-corrects the bursty code trace, docs/policies/pdpilot.md.) */
 const Z90 = 1.2816;
 /** Weight of the newest interval in the burst factor; the forecasters' default smoothing weight. */
 const BURST_ALPHA = 0.5;
 
 /**
- * Calibrates the prefill model against the fleet (docs/policies/pdpilot.md,
+ * Burst factor κ ≥ 1 of the prefill arrivals (docs/policies/pdpilot.md,
  * "Burst factor"). The model assumes Poisson arrivals within an interval;
  * bursty traffic queues far more. From the last interval we know the
- * arrival rate λ, the lengths and the TTFT p90 the prefill workers saw, so
- * we find the rate λ_eff at which the model's own conservative p90,
- * E[S] + 1.28·σ_S + W₉₀(λ_eff) + transfer on the ready prefill instances,
- * equals the observation; κ = λ_eff / λ (never below 1: a quiet interval
- * never makes the model optimistic). A late first token is blamed on
- * prefill only when no request was waiting for decode KV. κ is smoothed
- * with weight BURST_ALPHA and held when there is no evidence.
+ * arrival rate λ, the lengths and the TTFT p90 the fleet saw, so we find
+ * the rate λ_eff at which the model's conservative p90,
+ * E[S] + 1.28·σ_S + W₉₀(λ_eff) + transfer on the ready prefill
+ * instances, equals the observation; κ = λ_eff / λ, never below 1. A late first token is
+ * blamed on prefill only when decode showed no pressure (requests waiting
+ * for KV, or KV ≥ kvPressure) at this observation **or the previous one**:
+ * the TTFT p90 covers the whole interval, and a KV stall that cleared
+ * before the tick still delayed its first tokens. κ is smoothed with weight
+ * BURST_ALPHA and held when there is no evidence.
  */
-export function updateBurst(previous: number, context: PolicyContext, workers: readonly WorkerSnapshot[], queuedDecode: number, kvPressure: number, linkBytesPerSecond: number): number {
+export class BurstFactor {
+  value = 1;
+  private decodePressureBefore = false;
+
+  update(context: PolicyContext, workers: readonly WorkerSnapshot[], queuedDecode: number, kvPressure: number, linkBytesPerSecond: number): number {
+    const decodeWorkers = workers.filter((w) => w.role === 'decode');
+    const kvUsage = decodeWorkers.reduce((s, w) => s + w.kvUsage, 0) / Math.max(1, decodeWorkers.length);
+    const decodePressure = queuedDecode > 0 || kvUsage >= kvPressure;
+    const blamed = decodePressure || this.decodePressureBefore;
+    this.decodePressureBefore = decodePressure;
+    const factor = blamed ? undefined : burstEvidence(context, workers, linkBytesPerSecond);
+    if (factor !== undefined) this.value = (1 - BURST_ALPHA) * this.value + BURST_ALPHA * factor;
+    return this.value;
+  }
+}
+
+/** κ implied by the last interval alone (see BurstFactor); undefined when there is no evidence. */
+export function burstEvidence(context: PolicyContext, workers: readonly WorkerSnapshot[], linkBytesPerSecond: number): number | undefined {
   const last = context.history[context.history.length - 1];
   const observed = observedMean(context.snapshot, 'prefill', 'ttftP90Seconds');
   const instances = workers.filter((w) => w.role === 'prefill' && w.status === 'ready').length;
-  const decodeWorkers = workers.filter((w) => w.role === 'decode');
-  const kvUsage = decodeWorkers.reduce((s, w) => s + w.kvUsage, 0) / Math.max(1, decodeWorkers.length);
-  if (!last || !(last.requests > 0) || observed === undefined || instances === 0 || queuedDecode > 0 || kvUsage >= kvPressure) return previous;
+  if (!last || !(last.requests > 0) || observed === undefined || instances === 0) return undefined;
   const rate = last.requests / last.intervalSeconds;
   const lengths = { inputMean: last.inputMean, inputSecondMoment: Math.max(last.inputSecondMoment, last.inputMean ** 2), outputMean: last.outputMean };
   const service = prefillService(context.profile, lengths);
+  if (!(service.meanSeconds > 0)) return undefined;
   const fixed = service.meanSeconds * (1 + Z90 * Math.sqrt(service.scv)) + kvTransferSeconds(context.profile, lengths.inputMean, linkBytesPerSecond);
   const modelP90 = (r: number) => fixed + mgcWaitQuantileSeconds(r, instances, service, 0.9);
-  let factor = 1;
-  if (observed > modelP90(rate)) {
-    const stable = (instances / service.meanSeconds) * (1 - 1e-9);
-    factor = bisectLargest((r) => modelP90(r) <= observed, rate, stable, 1e-3) / rate;
-  }
-  return (1 - BURST_ALPHA) * previous + BURST_ALPHA * factor;
+  if (!(observed > modelP90(rate))) return 1;
+  const stable = (instances / service.meanSeconds) * (1 - 1e-9);
+  if (!(stable > rate)) return 1;
+  return bisectLargest((r) => modelP90(r) <= observed, rate, stable, 1e-3) / rate;
 }
 
 /**
