@@ -67,6 +67,7 @@ export const PDPILOT_REASONS = [
   'pool-too-small',
   'slo-infeasible',
   'plan-move',
+  'floor-move',
   'hold-at-plan',
   'hold-hysteresis',
   'hold-cost',
@@ -174,9 +175,19 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
     let prefill = current.prefill;
     let last: StepEconomics | undefined;
     let taken = 0;
+    // A split below a phase's floor starves that phase: the steps back to the floor are not weighed.
+    const bounds = model.floors();
+    const outsideFloors = (p: number) => p < bounds.minPrefill || p > bounds.maxPrefill;
+    let forced = 0;
     while (prefill !== best) {
       const donor = donors[taken];
       if (!donor) break;
+      if (outsideFloors(prefill)) {
+        prefill += direction;
+        taken++;
+        forced++;
+        continue;
+      }
       last = model.step(prefill, prefill + direction, drainSeconds(donor, model), horizonSeconds, meanRate, this.params.hysteresis);
       if (last.verdict !== 'take') break;
       prefill += direction;
@@ -184,10 +195,11 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
     }
     if (taken > 0) {
       const target = { prefill, decode: pool - prefill };
+      const code: PdpilotReason = forced === taken ? 'floor-move' : 'plan-move';
       const reason: DecisionReason = {
-        code: 'plan-move' satisfies PdpilotReason,
-        message: `${current.prefill}P/${current.decode}D → ${target.prefill}P/${target.decode}D (plan ${best}P): headroom ${fmt(model.headroom(current.prefill))} → ${fmt(model.headroom(prefill))} of ${sizedRate.toFixed(2)} req/s`,
-        detail: { ...detail, ...target, targetHeadroom: model.headroom(prefill) },
+        code,
+        message: `${code === 'floor-move' ? 'back to the phase floors: ' : ''}${current.prefill}P/${current.decode}D → ${target.prefill}P/${target.decode}D (plan ${best}P): headroom ${fmt(model.headroom(current.prefill))} → ${fmt(model.headroom(prefill))} of ${sizedRate.toFixed(2)} req/s`,
+        detail: { ...detail, ...target, targetHeadroom: model.headroom(prefill), minPrefill: bounds.minPrefill, maxPrefill: bounds.maxPrefill },
       };
       return { target, changes: flips(donors.slice(0, taken), from, reason), reason };
     }
