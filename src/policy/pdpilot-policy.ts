@@ -55,6 +55,12 @@ export const PdpilotParamsSchema = Type.Object(
         'requests the history must hold before the first plan. 1: plan from the first interval that saw traffic — moments from n requests are off by about CV/√n, but the even split the pool starts from is no estimate at all, and the hysteresis and gain-vs-cost test still guard every later flip',
     }),
     linkGBps: Type.Number({ exclusiveMinimum: 0, default: 300, description: 'prefill→decode KV link, GB/s, for the TTFT budget (NVLink-class, as DistServe places P and D)' }),
+    recentIntervals: Type.Integer({
+      minimum: 0,
+      default: 8,
+      description:
+        'past intervals whose observed load (rate, lengths, with κ and the backlog) a plan must also carry: a split\'s headroom is its worst over the forecast and these. 8 intervals (4 min at 30 s): the controller moves one instance per interval, so a plan that only fits the next interval is left short when the mix swings back; 0 plans on the forecast alone',
+    }),
   },
   { additionalProperties: false },
 );
@@ -147,6 +153,16 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
       linkBytesPerSecond,
       sizedRate + queuedPrefill / horizonSeconds,
     );
+    const recent = context.history.slice(-this.params.recentIntervals).filter((x) => x.requests > 0 && x.inputMean > 0);
+    if (this.params.recentIntervals > 0 && recent.length > 0) {
+      model.alsoCarry(
+        recent.map((x) => {
+          const rate = x.requests / x.intervalSeconds;
+          const l = { inputMean: x.inputMean, inputSecondMoment: Math.max(x.inputSecondMoment, x.inputMean ** 2), outputMean: x.outputMean };
+          return splitModel(context, pool, l, burst * rate + queuedPrefill / horizonSeconds, rate + queuedDecode / horizonSeconds, linkBytesPerSecond, rate + queuedPrefill / horizonSeconds);
+        }),
+      );
+    }
     const best = model.bestPrefill(current.prefill);
     const detail: Record<string, number> = {
       requestsPerSecond: meanRate,
@@ -318,18 +334,29 @@ export class SplitModel {
     private readonly decodeRateOf: (instances: number) => number,
   ) {}
 
+  private others: readonly SplitModel[] = [];
+
+  /** Other loads the split must also carry: every headroom becomes the worst over this model and them. */
+  alsoCarry(models: readonly SplitModel[]): void {
+    this.others = models;
+  }
+
   /** Multiple of the prefill demand `p` prefill instances carry within SLO. */
   prefillHeadroom(p: number): number {
-    return ratio(memo(this.prefillRates, p, this.prefillRateOf), this.prefillDemand);
+    let h = ratio(memo(this.prefillRates, p, this.prefillRateOf), this.prefillDemand);
+    for (const m of this.others) h = Math.min(h, m.prefillHeadroom(p));
+    return h;
   }
 
   decodeHeadroom(d: number): number {
-    return ratio(memo(this.decodeRates, d, this.decodeRateOf), this.decodeDemand);
+    let h = ratio(memo(this.decodeRates, d, this.decodeRateOf), this.decodeDemand);
+    for (const m of this.others) h = Math.min(h, m.decodeHeadroom(d));
+    return h;
   }
 
   /** Does `p` carry the prefill demand without the burst factor? */
   prefillCarriesBase(p: number): boolean {
-    return memo(this.prefillRates, p, this.prefillRateOf) >= this.basePrefillDemand;
+    return memo(this.prefillRates, p, this.prefillRateOf) >= this.basePrefillDemand && this.others.every((m) => m.prefillCarriesBase(p));
   }
 
   /** The range of prefill counts that leave each phase its own demand (phaseFloors). */

@@ -173,6 +173,20 @@ t.test('phase floors: a large burst factor never takes decode below its own dema
   t.ok(unbounded.bestPrefill(8) >= best, 'the floor only ever holds prefill back');
 });
 
+t.test('recent intervals: the plan also carries the load just seen, not only the forecast', async (t) => {
+  // The forecast is conv-like (short prompts, long outputs); two minutes ago the load was code-like.
+  const forecast = forecastOf(8, 800, 250, 800 ** 2 * 1.3);
+  const code = { startSeconds: 480, intervalSeconds: 60, requests: 600, inputMean: 2000, inputSecondMoment: 2000 ** 2 * 1.5, outputMean: 30 };
+  const conv = { startSeconds: 540, intervalSeconds: 60, requests: 480, inputMean: 800, inputSecondMoment: 800 ** 2 * 1.3, outputMean: 250 };
+  const at = (recentIntervals: number) => pdpilot({ minSampleRequests: 0, recentIntervals }).decide(context(4, 4, { forecast, history: [code, conv] }));
+  const forecastOnly = at(0);
+  const recent = at(8);
+  t.ok(
+    (recent.reason.detail?.planPrefill as number) > (forecastOnly.reason.detail?.planPrefill as number),
+    `plan ${String(recent.reason.detail?.planPrefill)}P with the code interval in view, ${String(forecastOnly.reason.detail?.planPrefill)}P on the forecast alone`,
+  );
+});
+
 t.test('no oscillation: a noisy stationary load through the controller settles and never reverses', async (t) => {
   const clock = new ManualClock();
   // Start far from the plan: the policy must converge, then hold.
