@@ -28,10 +28,11 @@ for gpus in $gpus_list; do
     node bin/pdpilot.js bench --trace "data/traces/$trace" --gpus "$gpus" --profile "$profile" "${slo[@]}" \
       --attainment "$attainment" --policies "$policies" --json "$json"
     # policy, goodput rate scale, goodput req/s/GPU, attainment and flips at scale 1, and ×static-best.
-    node -e 'const j=require(require("node:path").resolve(process.argv[1]));const sb=j.policies.find(p=>p.name==="static-best");for(const p of j.policies)console.log(p.name.padEnd(12),("×"+p.goodput_rate_scale.toFixed(3)).padStart(8),p.goodput_rps_per_gpu.toFixed(3).padStart(7),(100*p.at_scale_1.attainment).toFixed(1).padStart(6)+"%",String(p.at_scale_1.flips).padStart(4),sb?(p.goodput_rate_scale/sb.goodput_rate_scale).toFixed(2).padStart(6)+"×sb":"")' "$json"
+    node -e 'const j=require(require("node:path").resolve(process.argv[1]));const sb=j.policies.find(p=>p.name==="static-best");for(const p of j.policies)console.log(p.name.padEnd(12),("×"+p.goodput_rate_scale.toFixed(3)).padStart(8),p.goodput_rps_per_gpu.toFixed(3).padStart(7),(100*p.at_scale_1.attainment).toFixed(1).padStart(6)+"%",String(p.at_scale_1.flips).padStart(4),sb&&sb.goodput_rate_scale>0?(p.goodput_rate_scale/sb.goodput_rate_scale).toFixed(2).padStart(6)+"×sb":"")' "$json"
     # pdpilot at the largest rate scale at which static-best still meets the target (its goodput scale).
     k=$(node -e 'const j=require(require("node:path").resolve(process.argv[1]));const sb=j.policies.find(p=>p.name==="static-best");process.stdout.write(sb?String(sb.goodput_rate_scale):"")' "$json")
-    if [ -n "$k" ] && [[ ",$policies," == *,pdpilot,* ]]; then
+    # (none when static-best never meets the target: goodput 0, e.g. attainment 0.99 on mixed)
+    if [ -n "$k" ] && [ "$k" != 0 ] && [[ ",$policies," == *,pdpilot,* ]]; then
       node bin/pdpilot.js sim --trace "data/traces/$trace" --gpus "$gpus" --profile "$profile" "${slo[@]}" \
         --policy pdpilot --rate-scale "$k" --json "$out/$name-$gpus-$attainment-pdpilot-at-static-best.json"
       node -e 'const j=require(require("node:path").resolve(process.argv[1]));console.log(`pdpilot at the static-best ${process.argv[2]} scale ×${(+process.argv[3]).toFixed(3)}: attainment ${(100*j.attainment).toFixed(2)}%, ${j.flips} flips`)' \

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { LoadSample } from '../domain/load.js';
 import type { LengthMoments } from './phase-capacity.js';
-import { bestSplit, splitModel, updateBurst, type SplitModel } from './pdpilot-policy.js';
+import { bestSplit, BurstFactor, phaseFloors, splitModel, type SplitModel } from './pdpilot-policy.js';
 import type { Policy, PolicyContext, PolicyDecision } from './policy.js';
 import { currentSplit, flipsToward, MIN_INSTANCES_PER_ROLE, usableWorkers } from './split.js';
 
@@ -39,8 +39,8 @@ function lengthsOf(sample: LoadSample): LengthMoments {
 
 export class OraclePolicy implements Policy {
   readonly name = 'oracle';
-  /** pdpilot's burst factor κ (updateBurst), from the contexts seen. */
-  private burst = 1;
+  /** pdpilot's burst factor κ (BurstFactor), from the contexts seen. */
+  private readonly burst = new BurstFactor();
 
   constructor(readonly params: OracleParams) {}
 
@@ -53,7 +53,7 @@ export class OraclePolicy implements Policy {
     const linkBytesPerSecond = this.params.linkGBps * 1e9;
     const queuedPrefill = workers.filter((w) => w.role === 'prefill').reduce((n, w) => n + w.queuedRequests, 0);
     const queuedDecode = workers.filter((w) => w.role === 'decode').reduce((n, w) => n + w.queuedRequests, 0);
-    this.burst = updateBurst(this.burst, context, workers, queuedDecode, this.params.kvPressure, linkBytesPerSecond);
+    const burst = this.burst.update(context, workers, queuedDecode, this.params.kvPressure, linkBytesPerSecond);
     const coming = context.future.slice(0, this.params.lookaheadIntervals).filter((s) => s.requests > 0 && s.intervalSeconds > 0 && s.inputMean > 0);
     if (coming.length === 0 || pool < 2 * MIN_INSTANCES_PER_ROLE) {
       const reason = { code: 'idle', message: 'no load in the coming intervals: keeping the split', detail: { pool } };
@@ -62,11 +62,25 @@ export class OraclePolicy implements Policy {
     const horizonSeconds = context.future.slice(0, this.params.lookaheadIntervals).reduce((s, x) => s + x.intervalSeconds, 0);
     const models: SplitModel[] = coming.map((s) => {
       const rate = s.requests / s.intervalSeconds;
-      return splitModel(context, pool, lengthsOf(s), this.burst * rate + queuedPrefill / horizonSeconds, rate + queuedDecode / horizonSeconds, linkBytesPerSecond);
+      return splitModel(
+        context,
+        pool,
+        lengthsOf(s),
+        burst * rate + queuedPrefill / horizonSeconds,
+        rate + queuedDecode / horizonSeconds,
+        linkBytesPerSecond,
+        rate + queuedPrefill / horizonSeconds,
+      );
     });
     const prefillHeadroom = (p: number) => Math.min(...models.map((m) => m.prefillHeadroom(p)));
     const decodeHeadroom = (d: number) => Math.min(...models.map((m) => m.decodeHeadroom(d)));
-    const best = bestSplit(pool, prefillHeadroom, decodeHeadroom, current.prefill);
+    // pdpilot's phase floors, over every interval of the lookahead: κ never starves decode.
+    const bounds = phaseFloors(
+      pool,
+      (p) => models.every((m) => m.prefillCarriesBase(p)),
+      (d) => models.every((m) => m.decodeHeadroom(d) >= 1),
+    );
+    const best = bestSplit(pool, prefillHeadroom, decodeHeadroom, current.prefill, bounds);
     const headroom = Math.min(prefillHeadroom(best), decodeHeadroom(pool - best));
     const target = { prefill: best, decode: pool - best };
     const first = coming[0] as LoadSample;
@@ -78,7 +92,7 @@ export class OraclePolicy implements Policy {
         requestsPerSecond: rate,
         inputMean: first.inputMean,
         outputMean: first.outputMean,
-        burstFactor: this.burst,
+        burstFactor: burst,
         headroom: Number.isFinite(headroom) ? headroom : 1e9,
         prefill: target.prefill,
         decode: target.decode,

@@ -55,6 +55,12 @@ export const PdpilotParamsSchema = Type.Object(
         'requests the history must hold before the first plan. 1: plan from the first interval that saw traffic — moments from n requests are off by about CV/√n, but the even split the pool starts from is no estimate at all, and the hysteresis and gain-vs-cost test still guard every later flip',
     }),
     linkGBps: Type.Number({ exclusiveMinimum: 0, default: 300, description: 'prefill→decode KV link, GB/s, for the TTFT budget (NVLink-class, as DistServe places P and D)' }),
+    recentIntervals: Type.Integer({
+      minimum: 0,
+      default: 8,
+      description:
+        'past intervals whose observed load (rate, lengths, with κ and the backlog) a plan must also carry: a split\'s headroom is its worst over the forecast and these. 8 intervals (4 min at 30 s): the controller moves one instance per interval, so a plan that only fits the next interval is left short when the mix swings back; 0 plans on the forecast alone',
+    }),
   },
   { additionalProperties: false },
 );
@@ -67,6 +73,7 @@ export const PDPILOT_REASONS = [
   'pool-too-small',
   'slo-infeasible',
   'plan-move',
+  'floor-move',
   'hold-at-plan',
   'hold-hysteresis',
   'hold-cost',
@@ -91,7 +98,7 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
    * over the rate observed (burstFactor). State that depends only on the
    * contexts seen, as the Policy contract allows.
    */
-  private burst = 1;
+  private readonly burst = new BurstFactor();
 
   constructor(readonly params: PdpilotParams) {
     // Fail at creation, naming the model, rather than when the simulator builds the controller.
@@ -130,7 +137,7 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
     }
 
     const linkBytesPerSecond = this.params.linkGBps * 1e9;
-    this.burst = updateBurst(this.burst, context, workers, queuedDecode, this.params.kvPressure, linkBytesPerSecond);
+    const burst = this.burst.update(context, workers, queuedDecode, this.params.kvPressure, linkBytesPerSecond);
     const seen = context.history.reduce((n, sample) => n + sample.requests, 0);
     if (seen < this.params.minSampleRequests) {
       return hold('warm-up', `${seen} requests seen, fewer than the ${this.params.minSampleRequests} the length moments need: keeping the split`, { requestsSeen: seen });
@@ -141,10 +148,21 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
       context,
       pool,
       lengths,
-      this.burst * sizedRate + queuedPrefill / horizonSeconds,
+      burst * sizedRate + queuedPrefill / horizonSeconds,
       sizedRate + queuedDecode / horizonSeconds,
       linkBytesPerSecond,
+      sizedRate + queuedPrefill / horizonSeconds,
     );
+    const recent = context.history.slice(-this.params.recentIntervals).filter((x) => x.requests > 0 && x.inputMean > 0);
+    if (this.params.recentIntervals > 0 && recent.length > 0) {
+      model.alsoCarry(
+        recent.map((x) => {
+          const rate = x.requests / x.intervalSeconds;
+          const l = { inputMean: x.inputMean, inputSecondMoment: Math.max(x.inputSecondMoment, x.inputMean ** 2), outputMean: x.outputMean };
+          return splitModel(context, pool, l, burst * rate + queuedPrefill / horizonSeconds, rate + queuedDecode / horizonSeconds, linkBytesPerSecond, rate + queuedPrefill / horizonSeconds);
+        }),
+      );
+    }
     const best = model.bestPrefill(current.prefill);
     const detail: Record<string, number> = {
       requestsPerSecond: meanRate,
@@ -157,7 +175,7 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
       decodeBatch: model.slots.batch,
       queuedPrefill,
       queuedDecode,
-      burstFactor: this.burst,
+      burstFactor: burst,
       planPrefill: best,
       headroomCurrent: model.headroom(current.prefill),
       headroomPlan: model.headroom(best),
@@ -173,9 +191,19 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
     let prefill = current.prefill;
     let last: StepEconomics | undefined;
     let taken = 0;
+    // A split below a phase's floor starves that phase: the steps back to the floor are not weighed.
+    const bounds = model.floors();
+    const outsideFloors = (p: number) => p < bounds.minPrefill || p > bounds.maxPrefill;
+    let forced = 0;
     while (prefill !== best) {
       const donor = donors[taken];
       if (!donor) break;
+      if (outsideFloors(prefill)) {
+        prefill += direction;
+        taken++;
+        forced++;
+        continue;
+      }
       last = model.step(prefill, prefill + direction, drainSeconds(donor, model), horizonSeconds, meanRate, this.params.hysteresis);
       if (last.verdict !== 'take') break;
       prefill += direction;
@@ -183,10 +211,11 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
     }
     if (taken > 0) {
       const target = { prefill, decode: pool - prefill };
+      const code: PdpilotReason = forced === taken ? 'floor-move' : 'plan-move';
       const reason: DecisionReason = {
-        code: 'plan-move' satisfies PdpilotReason,
-        message: `${current.prefill}P/${current.decode}D → ${target.prefill}P/${target.decode}D (plan ${best}P): headroom ${fmt(model.headroom(current.prefill))} → ${fmt(model.headroom(prefill))} of ${sizedRate.toFixed(2)} req/s`,
-        detail: { ...detail, ...target, targetHeadroom: model.headroom(prefill) },
+        code,
+        message: `${code === 'floor-move' ? 'back to the phase floors: ' : ''}${current.prefill}P/${current.decode}D → ${target.prefill}P/${target.decode}D (plan ${best}P): headroom ${fmt(model.headroom(current.prefill))} → ${fmt(model.headroom(prefill))} of ${sizedRate.toFixed(2)} req/s`,
+        detail: { ...detail, ...target, targetHeadroom: model.headroom(prefill), minPrefill: bounds.minPrefill, maxPrefill: bounds.maxPrefill },
       };
       return { target, changes: flips(donors.slice(0, taken), from, reason), reason };
     }
@@ -265,6 +294,7 @@ export function splitModel(
   prefillDemand: number,
   decodeDemand: number,
   linkBytesPerSecond: number,
+  basePrefillDemand = prefillDemand,
 ): SplitModel {
   const { profile, slo } = context;
   const slots = decodeSlots(profile, slo.tpotSeconds, lengths);
@@ -276,6 +306,7 @@ export function splitModel(
     lengths,
     prefillDemand,
     decodeDemand,
+    basePrefillDemand,
     (p) => prefillPoolRate(profile, p, slo.ttftSeconds, slo.attainment, lengths, linkBytesPerSecond),
     (d) => decodePoolRate(profile, d, slots, slo.attainment, lengths),
   );
@@ -297,17 +328,40 @@ export class SplitModel {
     readonly lengths: LengthMoments,
     private readonly prefillDemand: number,
     private readonly decodeDemand: number,
+    /** Prefill demand without the burst factor: what the floor of the prefill side must carry. */
+    private readonly basePrefillDemand: number,
     private readonly prefillRateOf: (instances: number) => number,
     private readonly decodeRateOf: (instances: number) => number,
   ) {}
 
+  private others: readonly SplitModel[] = [];
+
+  /** Other loads the split must also carry: every headroom becomes the worst over this model and them. */
+  alsoCarry(models: readonly SplitModel[]): void {
+    this.others = models;
+  }
+
   /** Multiple of the prefill demand `p` prefill instances carry within SLO. */
   prefillHeadroom(p: number): number {
-    return ratio(memo(this.prefillRates, p, this.prefillRateOf), this.prefillDemand);
+    let h = ratio(memo(this.prefillRates, p, this.prefillRateOf), this.prefillDemand);
+    for (const m of this.others) h = Math.min(h, m.prefillHeadroom(p));
+    return h;
   }
 
   decodeHeadroom(d: number): number {
-    return ratio(memo(this.decodeRates, d, this.decodeRateOf), this.decodeDemand);
+    let h = ratio(memo(this.decodeRates, d, this.decodeRateOf), this.decodeDemand);
+    for (const m of this.others) h = Math.min(h, m.decodeHeadroom(d));
+    return h;
+  }
+
+  /** Does `p` carry the prefill demand without the burst factor? */
+  prefillCarriesBase(p: number): boolean {
+    return memo(this.prefillRates, p, this.prefillRateOf) >= this.basePrefillDemand && this.others.every((m) => m.prefillCarriesBase(p));
+  }
+
+  /** The range of prefill counts that leave each phase its own demand (phaseFloors). */
+  floors(): SplitBounds {
+    return phaseFloors(this.pool, (p) => this.prefillCarriesBase(p), (d) => this.decodeHeadroom(d) >= 1);
   }
 
   /** Largest multiple of the demand the split (p, pool − p) carries within both SLOs. */
@@ -323,7 +377,7 @@ export class SplitModel {
    * the current split). O(log pool) capacity evaluations.
    */
   bestPrefill(currentPrefill: number): number {
-    return bestSplit(this.pool, (p) => this.prefillHeadroom(p), (d) => this.decodeHeadroom(d), currentPrefill);
+    return bestSplit(this.pool, (p) => this.prefillHeadroom(p), (d) => this.decodeHeadroom(d), currentPrefill, this.floors());
   }
 
   /**
@@ -361,7 +415,61 @@ export class SplitModel {
  * capacity evaluations. Shared with the oracle, whose sides are the worst
  * over its lookahead (a minimum of monotone functions is monotone).
  */
-export function bestSplit(pool: number, prefillHeadroom: (p: number) => number, decodeHeadroom: (d: number) => number, currentPrefill: number): number {
+export function bestSplit(
+  pool: number,
+  prefillHeadroom: (p: number) => number,
+  decodeHeadroom: (d: number) => number,
+  currentPrefill: number,
+  bounds?: SplitBounds,
+): number {
+  const best = unconstrainedBestSplit(pool, prefillHeadroom, decodeHeadroom, currentPrefill);
+  // headroom(p) is unimodal (a rising side and a falling side), so the best split within bounds is the clamped optimum.
+  return bounds ? Math.min(bounds.maxPrefill, Math.max(bounds.minPrefill, best)) : best;
+}
+
+/** Prefill counts a plan may choose: [minPrefill, maxPrefill]. */
+export interface SplitBounds {
+  minPrefill: number;
+  maxPrefill: number;
+}
+
+/**
+ * The floors that keep a wrong burst factor from starving a phase
+ * (docs/policies/pdpilot.md, "Phase floors"). The burst factor κ is an
+ * empirical correction of uncertain size that inflates only the prefill
+ * demand; the split search balances the two sides, so a κ that is too large
+ * takes decode instances until decode is as short as prefill looks. A
+ * decode shortage is the worse failure: requests wait for KV in FIFO order,
+ * prefill memory fills behind them and every first token stalls (the
+ * 16-GPU collapse). So the plan keeps at least the fewest decode instances
+ * that carry the decode demand, and at least the fewest prefill instances
+ * that carry the prefill demand *without* κ; κ only distributes what is
+ * left. When the two floors overlap (the pool cannot carry the demand),
+ * there are no bounds and the search balances the shortfall as before.
+ */
+export function phaseFloors(pool: number, prefillCarries: (p: number) => boolean, decodeCarries: (d: number) => boolean): SplitBounds {
+  const lo = MIN_INSTANCES_PER_ROLE;
+  const hi = pool - MIN_INSTANCES_PER_ROLE;
+  let minPrefill = hi + 1;
+  for (let p = lo; p <= hi; p++) {
+    if (prefillCarries(p)) {
+      minPrefill = p;
+      break;
+    }
+  }
+  let minDecode = hi + 1;
+  for (let d = lo; d <= hi; d++) {
+    if (decodeCarries(d)) {
+      minDecode = d;
+      break;
+    }
+  }
+  const maxPrefill = pool - minDecode;
+  if (minPrefill > maxPrefill) return { minPrefill: lo, maxPrefill: hi };
+  return { minPrefill, maxPrefill };
+}
+
+function unconstrainedBestSplit(pool: number, prefillHeadroom: (p: number) => number, decodeHeadroom: (d: number) => number, currentPrefill: number): number {
   const headroom = (p: number) => Math.min(prefillHeadroom(p), decodeHeadroom(pool - p));
   let lo = MIN_INSTANCES_PER_ROLE;
   let hi = pool - MIN_INSTANCES_PER_ROLE;
@@ -382,41 +490,57 @@ export function bestSplit(pool: number, prefillHeadroom: (p: number) => number, 
   return inPool && headroom(currentPrefill) >= headroom(best) ? currentPrefill : best;
 }
 
-/** z of the 90th percentile of a normal: the observed TTFT figure is a p90. */
+/** z of the 90th percentile of a normal: the observed TTFT figure is a p90. (Cantelli's distribution-free k = 3 was tried: it under-corrects the bursty code trace, docs/policies/pdpilot.md.) */
 const Z90 = 1.2816;
 /** Weight of the newest interval in the burst factor; the forecasters' default smoothing weight. */
 const BURST_ALPHA = 0.5;
 
 /**
- * Calibrates the prefill model against the fleet (docs/policies/pdpilot.md,
+ * Burst factor κ ≥ 1 of the prefill arrivals (docs/policies/pdpilot.md,
  * "Burst factor"). The model assumes Poisson arrivals within an interval;
  * bursty traffic queues far more. From the last interval we know the
- * arrival rate λ, the lengths and the TTFT p90 the prefill workers saw, so
- * we find the rate λ_eff at which the model's own conservative p90,
- * E[S] + 1.28·σ_S + W₉₀(λ_eff) + transfer on the ready prefill instances,
- * equals the observation; κ = λ_eff / λ (never below 1: a quiet interval
- * never makes the model optimistic). A late first token is blamed on
- * prefill only when no request was waiting for decode KV. κ is smoothed
- * with weight BURST_ALPHA and held when there is no evidence.
+ * arrival rate λ, the lengths and the TTFT p90 the fleet saw, so we find
+ * the rate λ_eff at which the model's conservative p90,
+ * E[S] + 1.28·σ_S + W₉₀(λ_eff) + transfer on the ready prefill
+ * instances, equals the observation; κ = λ_eff / λ, never below 1. A late first token is
+ * blamed on prefill only when decode showed no pressure (requests waiting
+ * for KV, or KV ≥ kvPressure) at this observation **or the previous one**:
+ * the TTFT p90 covers the whole interval, and a KV stall that cleared
+ * before the tick still delayed its first tokens. κ is smoothed with weight
+ * BURST_ALPHA and held when there is no evidence.
  */
-export function updateBurst(previous: number, context: PolicyContext, workers: readonly WorkerSnapshot[], queuedDecode: number, kvPressure: number, linkBytesPerSecond: number): number {
+export class BurstFactor {
+  value = 1;
+  private decodePressureBefore = false;
+
+  update(context: PolicyContext, workers: readonly WorkerSnapshot[], queuedDecode: number, kvPressure: number, linkBytesPerSecond: number): number {
+    const decodeWorkers = workers.filter((w) => w.role === 'decode');
+    const kvUsage = decodeWorkers.reduce((s, w) => s + w.kvUsage, 0) / Math.max(1, decodeWorkers.length);
+    const decodePressure = queuedDecode > 0 || kvUsage >= kvPressure;
+    const blamed = decodePressure || this.decodePressureBefore;
+    this.decodePressureBefore = decodePressure;
+    const factor = blamed ? undefined : burstEvidence(context, workers, linkBytesPerSecond);
+    if (factor !== undefined) this.value = (1 - BURST_ALPHA) * this.value + BURST_ALPHA * factor;
+    return this.value;
+  }
+}
+
+/** κ implied by the last interval alone (see BurstFactor); undefined when there is no evidence. */
+export function burstEvidence(context: PolicyContext, workers: readonly WorkerSnapshot[], linkBytesPerSecond: number): number | undefined {
   const last = context.history[context.history.length - 1];
   const observed = observedMean(context.snapshot, 'prefill', 'ttftP90Seconds');
   const instances = workers.filter((w) => w.role === 'prefill' && w.status === 'ready').length;
-  const decodeWorkers = workers.filter((w) => w.role === 'decode');
-  const kvUsage = decodeWorkers.reduce((s, w) => s + w.kvUsage, 0) / Math.max(1, decodeWorkers.length);
-  if (!last || !(last.requests > 0) || observed === undefined || instances === 0 || queuedDecode > 0 || kvUsage >= kvPressure) return previous;
+  if (!last || !(last.requests > 0) || observed === undefined || instances === 0) return undefined;
   const rate = last.requests / last.intervalSeconds;
   const lengths = { inputMean: last.inputMean, inputSecondMoment: Math.max(last.inputSecondMoment, last.inputMean ** 2), outputMean: last.outputMean };
   const service = prefillService(context.profile, lengths);
+  if (!(service.meanSeconds > 0)) return undefined;
   const fixed = service.meanSeconds * (1 + Z90 * Math.sqrt(service.scv)) + kvTransferSeconds(context.profile, lengths.inputMean, linkBytesPerSecond);
   const modelP90 = (r: number) => fixed + mgcWaitQuantileSeconds(r, instances, service, 0.9);
-  let factor = 1;
-  if (observed > modelP90(rate)) {
-    const stable = (instances / service.meanSeconds) * (1 - 1e-9);
-    factor = bisectLargest((r) => modelP90(r) <= observed, rate, stable, 1e-3) / rate;
-  }
-  return (1 - BURST_ALPHA) * previous + BURST_ALPHA * factor;
+  if (!(observed > modelP90(rate))) return 1;
+  const stable = (instances / service.meanSeconds) * (1 - 1e-9);
+  if (!(stable > rate)) return 1;
+  return bisectLargest((r) => modelP90(r) <= observed, rate, stable, 1e-3) / rate;
 }
 
 /**

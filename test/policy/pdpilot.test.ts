@@ -8,7 +8,7 @@ import { md1WaitQuantileSeconds } from '../../src/perf/queueing.js';
 import { decodePoolRate, decodeResidenceSeconds, decodeSlots, erlangC, mgcWaitQuantileSeconds, poissonTail, prefillPoolRate } from '../../src/policy/pdpilot-capacity.js';
 import { decodeStepMs } from '../../src/perf/latency.js';
 import { choosesForecaster } from '../../src/policy/pdpilot-forecast.js';
-import { PDPILOT_REASONS, PdpilotPolicy } from '../../src/policy/pdpilot-policy.js';
+import { BurstFactor, PDPILOT_REASONS, PdpilotPolicy, phaseFloors, splitModel } from '../../src/policy/pdpilot-policy.js';
 import type { PolicyContext, PolicyDecision } from '../../src/policy/policy.js';
 import { createPolicy } from '../../src/policy/registry.js';
 import { FakeFleet } from '../control/fixtures/fake-fleet.js';
@@ -146,6 +146,47 @@ t.test('reactive correction: observed prefill pressure moves one instance when t
   }
 });
 
+t.test('burst factor: a late first token right after decode pressure is not blamed on prefill', async (t) => {
+  // 4P/4D, 2 req/s of 1000-token prompts; the fleet reports a TTFT p90 of 3 s.
+  const history = [{ startSeconds: 540, intervalSeconds: 60, requests: 120, inputMean: 1000, inputSecondMoment: 1000 ** 2 * 1.2, outputMean: 200 }];
+  const late = (kvUsage: number, queued: number) =>
+    context(4, 4, { history }, (role) => (role === 'prefill' ? { ttftP90Seconds: 3 } : { kvUsage, queuedRequests: queued }));
+  const fresh = new BurstFactor();
+  t.ok(fresh.update(late(0.2, 0), usable(late(0.2, 0)), 0, 0.9, 300e9) > 1.5, 'no decode pressure: the late token is read as a burst');
+  const kv = new BurstFactor();
+  t.equal(kv.update(late(0.95, 3), usable(late(0.95, 3)), 12, 0.9, 300e9), 1, 'requests waiting for KV now: held');
+  // The KV stall cleared before this tick, but the interval's TTFT p90 still carries it.
+  t.equal(kv.update(late(0.2, 0), usable(late(0.2, 0)), 0, 0.9, 300e9), 1, 'decode pressure at the previous tick: still held');
+  t.ok(kv.update(late(0.2, 0), usable(late(0.2, 0)), 0, 0.9, 300e9) > 1.5, 'two clean ticks: evidence again');
+});
+
+t.test('phase floors: a large burst factor never takes decode below its own demand', async (t) => {
+  t.same(phaseFloors(8, (p) => p >= 3, (d) => d >= 2), { minPrefill: 3, maxPrefill: 6 });
+  t.same(phaseFloors(8, (p) => p >= 5, (d) => d >= 5), { minPrefill: 1, maxPrefill: 7 }, 'overlapping floors: no bounds, the shortfall is balanced');
+  // A decode-heavy load on 16 GPUs with κ = 10: unbounded, the balance would give prefill nearly everything.
+  const lengths = { inputMean: 1000, inputSecondMoment: 1000 ** 2 * 1.3, outputMean: 250 };
+  const rate = 12;
+  const model = splitModel({ profile, slo }, 16, lengths, 10 * rate, rate, 300e9, rate);
+  const best = model.bestPrefill(8);
+  t.ok(model.decodeHeadroom(16 - best) >= 1, `decode keeps its demand: ${best}P/${16 - best}D, decode headroom ${model.decodeHeadroom(16 - best).toFixed(2)}`);
+  const unbounded = splitModel({ profile, slo }, 16, lengths, 10 * rate, rate, 300e9, 10 * rate);
+  t.ok(unbounded.bestPrefill(8) >= best, 'the floor only ever holds prefill back');
+});
+
+t.test('recent intervals: the plan also carries the load just seen, not only the forecast', async (t) => {
+  // The forecast is conv-like (short prompts, long outputs); two minutes ago the load was code-like.
+  const forecast = forecastOf(8, 800, 250, 800 ** 2 * 1.3);
+  const code = { startSeconds: 480, intervalSeconds: 60, requests: 600, inputMean: 2000, inputSecondMoment: 2000 ** 2 * 1.5, outputMean: 30 };
+  const conv = { startSeconds: 540, intervalSeconds: 60, requests: 480, inputMean: 800, inputSecondMoment: 800 ** 2 * 1.3, outputMean: 250 };
+  const at = (recentIntervals: number) => pdpilot({ minSampleRequests: 0, recentIntervals }).decide(context(4, 4, { forecast, history: [code, conv] }));
+  const forecastOnly = at(0);
+  const recent = at(8);
+  t.ok(
+    (recent.reason.detail?.planPrefill as number) > (forecastOnly.reason.detail?.planPrefill as number),
+    `plan ${String(recent.reason.detail?.planPrefill)}P with the code interval in view, ${String(forecastOnly.reason.detail?.planPrefill)}P on the forecast alone`,
+  );
+});
+
 t.test('no oscillation: a noisy stationary load through the controller settles and never reverses', async (t) => {
   const clock = new ManualClock();
   // Start far from the plan: the policy must converge, then hold.
@@ -182,3 +223,7 @@ t.test('parameters: schema defaults, the forecaster by name, bad names rejected'
   t.throws(() => createPolicy('pdpilot', { forecaster: { name: 'ewma', params: { nope: 1 } } }), InputError);
   t.throws(() => createPolicy('pdpilot', { hysteresis: -1 }), InputError);
 });
+
+function usable(c: PolicyContext) {
+  return c.snapshot.workers;
+}
