@@ -1,21 +1,12 @@
-import type { WorkerSnapshot } from '../domain/fleet.js';
-import type { Role, WorkerId, WorkerStatus } from '../domain/role.js';
+import type { WorkerReading, WorkerSnapshot } from '../domain/fleet.js';
+import type { Role, WorkerId } from '../domain/role.js';
 import type { Clock } from '../lib/clock.js';
 import { idleSample } from '../domain/load.js';
 import { onNominalIntervals, type IntervalLoad, type LoadSource } from './interval-load-meter.js';
 import type { FleetObserver, Observation } from './ports.js';
 
-/** One worker's report of itself, in WorkerSnapshot units; a reader that cannot tell a figure leaves it out rather than guess. */
-export interface WorkerReading {
-  role: Role;
-  status: Exclude<WorkerStatus, 'stale'>;
-  queuedRequests: number;
-  queuedTokens: number;
-  runningRequests: number;
-  kvUsage: number;
-  ttftP90Seconds?: number;
-  tpotP90Seconds?: number;
-}
+export type { WorkerReading } from '../domain/fleet.js';
+
 
 /**
  * A worker as the live controller sees it: read its state, switch its role.

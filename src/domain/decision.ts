@@ -24,3 +24,32 @@ export interface RoleChange {
   to: Role;
   reason: DecisionReason;
 }
+
+/**
+ * Why a change the policy wanted was not carried out; stable codes, used as
+ * metric labels and in the decision record.
+ */
+export type SafetyRule =
+  | 'advisory' // advisory mode: decide and record, never act
+  | 'stale-worker' // the worker could not be scraped: never act on what we cannot see
+  | 'manual-override' // an operator pinned the worker to a role until the override expires
+  | 'worker-busy' // already draining, switching or starting: one flip at a time per worker
+  | 'cooldown' // the worker flipped less than cooldownSeconds ago
+  | 'reversal-within-cooldown' // would undo a flip in the other direction made less than cooldownSeconds ago
+  | 'min-instances' // would leave a role below its minimum
+  | 'max-flips-per-interval' // this interval's flip budget is spent
+  | 'tolerance-band' // the target is within toleranceInstances of the current split
+  | 'stabilisation-window'; // a recent recommendation in the window is closer to the current split
+
+export const SAFETY_RULES: readonly SafetyRule[] = [
+  'advisory',
+  'stale-worker',
+  'manual-override',
+  'worker-busy',
+  'cooldown',
+  'reversal-within-cooldown',
+  'min-instances',
+  'max-flips-per-interval',
+  'tolerance-band',
+  'stabilisation-window',
+];

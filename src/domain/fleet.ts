@@ -33,3 +33,15 @@ export interface FleetSnapshot {
 export function countByRole(snapshot: FleetSnapshot, role: Role): number {
   return snapshot.workers.filter((w) => w.role === role && w.status !== 'stale').length;
 }
+
+/** One worker's report of itself, in WorkerSnapshot units; a reader that cannot tell a figure leaves it out rather than guess. */
+export interface WorkerReading {
+  role: Role;
+  status: Exclude<WorkerStatus, 'stale'>;
+  queuedRequests: number;
+  queuedTokens: number;
+  runningRequests: number;
+  kvUsage: number;
+  ttftP90Seconds?: number;
+  tpotP90Seconds?: number;
+}

@@ -15,6 +15,7 @@ import type { LoadSample } from '../domain/load.js';
 import type { RequestOutcome } from '../domain/request.js';
 import { ROLES, type Role } from '../domain/role.js';
 import type { Slo } from '../domain/slo.js';
+import { SAFETY_RULES } from '../domain/decision.js';
 import type { Clock } from '../lib/clock.js';
 import { meetsSlo } from '../lib/stats.js';
 import { SlidingTimeWindow } from '../lib/time-window.js';
@@ -55,6 +56,7 @@ export const POLICY_REASON_CODES = [
   'pool-too-small',
   'slo-infeasible',
   'plan-move',
+  'floor-move',
   'hold-at-plan',
   'hold-hysteresis',
   'hold-cost',
@@ -73,19 +75,8 @@ export const KNOWN_REASON_CODES: readonly string[] = [...POLICY_REASON_CODES, ..
 /** control/decision.ts DecisionStatus, repeated here because telemetry/ may not import control/ (a test keeps them equal). */
 export const DECISION_STATUSES = ['acted', 'steady', 'held', 'advisory', 'paused', 'not-synced'] as const;
 
-/** control/safety.ts SafetyRule values: why a wanted flip was held (a test keeps this a superset). */
-export const HELD_RULES = [
-  'advisory',
-  'stale-worker',
-  'manual-override',
-  'worker-busy',
-  'cooldown',
-  'reversal-within-cooldown',
-  'min-instances',
-  'max-flips-per-interval',
-  'tolerance-band',
-  'stabilisation-window',
-] as const;
+/** Why a wanted flip was held: the controller's safety rules (domain/decision.ts). */
+export const HELD_RULES = SAFETY_RULES;
 
 /** control/ports.ts ActuationOutcome values. */
 export const ACTUATION_OUTCOMES = ['started', 'done', 'refused', 'failed'] as const;

@@ -1,18 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Role, WorkerId, WorkerStatus } from '../../domain/role.js';
+import type { WorkerReading } from '../../domain/fleet.js';
+import type { Role, WorkerId } from '../../domain/role.js';
 import { EngineMetricsReader, type EngineKind } from './engine-metrics.js';
 
-/** control's `WorkerReading`, restated here because fleet/ may not import control/ (the two are checked equal where they meet, in the composition root). */
-export interface EngineWorkerReading {
-  role: Role;
-  status: Exclude<WorkerStatus, 'stale'>;
-  queuedRequests: number;
-  queuedTokens: number;
-  runningRequests: number;
-  kvUsage: number;
-  ttftP90Seconds?: number;
-  tpotP90Seconds?: number;
-}
 
 export interface EngineWorkerOptions {
   engine: EngineKind;
@@ -61,7 +51,7 @@ export class EngineObservedWorker {
     this.timeoutMs = (options.timeoutSeconds ?? 2) * 1000;
   }
 
-  async read(): Promise<EngineWorkerReading> {
+  async read(): Promise<WorkerReading> {
     const metrics = this.reader.read(await this.text('GET', '/metrics'));
     return {
       role: this.role,

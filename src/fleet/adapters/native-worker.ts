@@ -1,6 +1,6 @@
 import type { Role, WorkerId } from '../../domain/role.js';
 import type { WorkerClient } from '../worker-client.js';
-import type { EngineWorkerReading } from './engine-worker.js';
+import type { WorkerReading } from '../../domain/fleet.js';
 
 /** Slack on top of the drain timeout for the switch call itself: the worker answers once the drain and the switch are over. */
 const SWITCH_SLACK_SECONDS = 30;
@@ -18,7 +18,7 @@ export class NativeObservedWorker {
     this.id = client.id;
   }
 
-  async read(): Promise<EngineWorkerReading> {
+  async read(): Promise<WorkerReading> {
     const s = await this.client.state();
     return {
       role: s.role,
