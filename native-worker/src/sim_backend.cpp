@@ -8,15 +8,21 @@ namespace pdw {
 
 using Clock = std::chrono::steady_clock;
 
-void wait_until_precise(Clock::time_point deadline) {
+void wait_until_precise(Clock::time_point start, Clock::time_point deadline) {
   // sleep_until wakes late (~50 µs on an idle machine, milliseconds on a
   // loaded one), so sleep until `margin` short of the deadline and spin the
   // rest. The margin follows the wake-up lateness seen (EWMA ×2, 200 µs to
   // 2 ms). Each step holds its own deadline: no step is shortened to make up
   // for an earlier late one, so a step is late only when the OS does not run
   // this thread at all (more runnable threads than cores).
+  // The spin never takes more than half the step: the 5% accuracy promise is
+  // for steps of 5 ms and more (whose margin this cap never reaches below
+  // 2 ms), while a fleet of workers with sub-millisecond steps would otherwise
+  // spend nearly all their time spinning — on a busy machine the margin grows
+  // to 2 ms, so each short step became pure spin, which made the machine busier.
   static std::atomic<int64_t> late_ns{0};
-  const int64_t margin = std::min<int64_t>(2'000'000, std::max<int64_t>(200'000, 2 * late_ns.load() + 100'000));
+  const int64_t step_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - start).count();
+  const int64_t margin = std::min<int64_t>(step_ns / 2, std::min<int64_t>(2'000'000, std::max<int64_t>(200'000, 2 * late_ns.load() + 100'000)));
   const auto wake = deadline - std::chrono::nanoseconds(margin);
   if (Clock::now() < wake) {
     std::this_thread::sleep_until(wake);
@@ -54,7 +60,7 @@ bool SimBackend::prefill(const std::vector<SeqStep>& batch, int32_t* next_tokens
     next_tokens[i] = sim_next_token(h, s.n_past + s.n_new, vocab_);
   }
   const double ms = model_.prefill_ms(sum, sum_sq);
-  wait_until_precise(start + std::chrono::nanoseconds(int64_t(ms * 1e6)));
+  wait_until_precise(start, start + std::chrono::nanoseconds(int64_t(ms * 1e6)));
   return true;
 }
 
@@ -68,7 +74,7 @@ bool SimBackend::decode_step(const std::vector<SeqStep>& batch, int32_t* next_to
     next_tokens[i] = sim_next_token(uint64_t(uint32_t(s.tokens[0])), s.n_past + 1, vocab_);
   }
   const double ms = model_.decode_ms(sum_ctx1, int32_t(batch.size()));
-  wait_until_precise(start + std::chrono::nanoseconds(int64_t(ms * 1e6)));
+  wait_until_precise(start, start + std::chrono::nanoseconds(int64_t(ms * 1e6)));
   return true;
 }
 

@@ -11,8 +11,9 @@ namespace pdw {
 
 // Sleeps until just short of `deadline`, then spins the rest: sleep_until
 // alone overshoots by the scheduler's wake-up latency (50 µs to several ms
-// on a loaded machine), which would bias every simulated step long.
-void wait_until_precise(std::chrono::steady_clock::time_point deadline);
+// on a loaded machine), which would bias every simulated step long. The spin
+// takes at most half of the step (start to deadline), so short steps mostly sleep.
+void wait_until_precise(std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point deadline);
 
 // Pseudo-token after `prev` at `position` (mixes both; same inputs, same token everywhere).
 int32_t sim_next_token(uint64_t prev_hash, int64_t position, int32_t vocab);
