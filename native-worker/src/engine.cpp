@@ -6,6 +6,18 @@ namespace pdw {
 
 using Clock = std::chrono::steady_clock;
 static double secs(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// The event a finished engine step reports: code 1 prefill, 2 decode; `tokens`
+// is the prompt tokens of a prefill batch or Σ(context+1) of a decode step.
+static Event step_event(int32_t code, size_t batch, int64_t tokens, double seconds) {
+  Event e;
+  e.type = PDW_EV_STEP;
+  e.code = code;
+  e.batch = int32_t(batch);
+  e.tokens = tokens;
+  e.seconds = seconds;
+  return e;
+}
 // Probe sequences use ids no client can submit (the host hands out ids below 2^53).
 static constexpr uint64_t kProbeIdBase = 1ull << 62;
 
@@ -317,13 +329,7 @@ bool Engine::step_prefill(std::unique_lock<std::mutex>& lk, std::vector<Event>* 
   const double dt = secs(Clock::now() - t0);
   lk.lock();
   steps_++;
-  Event st;
-  st.type = PDW_EV_STEP;
-  st.code = 1;
-  st.batch = int32_t(picked.size());
-  st.tokens = budget_used;
-  st.seconds = dt;
-  ev->push_back(st);
+  ev->push_back(step_event(1, picked.size(), budget_used, dt));
   for (size_t i = 0; i < picked.size(); i++) {
     Req* r = picked[i];
     if (!ok) {
@@ -394,13 +400,7 @@ bool Engine::step_decode(std::unique_lock<std::mutex>& lk, std::vector<Event>* e
   const double dt = secs(Clock::now() - t0);
   lk.lock();
   steps_++;
-  Event st;
-  st.type = PDW_EV_STEP;
-  st.code = 2;
-  st.batch = int32_t(stepping.size());
-  st.tokens = ctx_tokens;
-  st.seconds = dt;
-  ev->push_back(st);
+  ev->push_back(step_event(2, stepping.size(), ctx_tokens, dt));
   running_.clear();
   for (size_t i = 0; i < stepping.size(); i++) {
     Req* r = stepping[i];

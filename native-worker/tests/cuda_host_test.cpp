@@ -16,20 +16,11 @@
 #include "../src/cuda/cublas_loader.h"
 #include "../src/cuda/index_math.h"
 #include "../src/cuda/step_layout.h"
+#include "tap.h"
 
 using namespace pdw;
 using namespace pdw::cuda;
 
-static int g_n = 0, g_fail = 0;
-#define CHECK(cond, what)                                                     \
-  do {                                                                        \
-    g_n++;                                                                    \
-    if (cond) std::printf("ok %d - %s\n", g_n, what);                        \
-    else {                                                                    \
-      g_fail++;                                                               \
-      std::printf("not ok %d - %s (%s:%d)\n", g_n, what, __FILE__, __LINE__); \
-    }                                                                         \
-  } while (0)
 
 static float from_bits(uint32_t u) {
   float f;
@@ -378,6 +369,5 @@ int main() {
   test_step_layout();
   test_kv_layout();
   test_cublas_fallback();
-  std::printf("1..%d\n", g_n);
-  return g_fail == 0 ? 0 : 1;
+  return tap_done();
 }

@@ -13,19 +13,10 @@
 #include "../src/engine.h"
 #include "../src/kv_cache.h"
 #include "../src/sim_backend.h"
+#include "tap.h"
 
 using namespace pdw;
 
-static int g_n = 0, g_fail = 0;
-#define CHECK(cond, what)                                                         \
-  do {                                                                            \
-    g_n++;                                                                        \
-    if (cond) std::printf("ok %d - %s\n", g_n, what);                            \
-    else {                                                                        \
-      g_fail++;                                                                   \
-      std::printf("not ok %d - %s (%s:%d)\n", g_n, what, __FILE__, __LINE__);     \
-    }                                                                             \
-  } while (0)
 
 // Collects engine events; wait_for blocks until a predicate over them holds.
 struct Events {
@@ -214,7 +205,5 @@ static void engine_tests() {
 int main() {
   allocator_tests();
   engine_tests();
-  std::printf("1..%d\n", g_n);
-  if (g_fail) std::printf("# %d of %d checks failed\n", g_fail, g_n);
-  return g_fail ? 1 : 0;
+  return tap_done();
 }
