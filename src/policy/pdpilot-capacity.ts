@@ -1,4 +1,4 @@
-import { bisectLargest } from '../lib/stats.js';
+import { bisectLargest, logFactorial } from '../lib/stats.js';
 import { decodeCapacity, meanPrefillSeconds } from '../perf/capacity.js';
 import { decodeStepMs, kvTransferSeconds } from '../perf/latency.js';
 import type { Profile } from '../perf/profile.js';
@@ -95,19 +95,33 @@ export function prefillPoolRate(
   return bisectLargest(meets, 0, (instances / service.meanSeconds) * STABLE_FRACTION, RATE_TOLERANCE);
 }
 
-/** P(N > k) for N ~ Poisson(mean), summed in log space so a large mean neither overflows nor gives NaN. */
+/**
+ * P(N > k) for N ~ Poisson(mean), summed in log space so a large mean
+ * neither overflows nor gives NaN. Only terms within POISSON_WINDOW_SIGMAS
+ * standard deviations of the mean are summed: the rest are below e^-70 of
+ * the mode and do not change a double. That keeps a call O(√mean) — summing
+ * from 0 made it O(k), and a fleet of fast instances has k in the millions of
+ * slots, which once cost the daemon seconds per reconcile on the event loop
+ * the router shares.
+ */
 export function poissonTail(mean: number, k: number): number {
   if (mean <= 0) return 0;
   if (k < 0) return 1;
-  let logTerm = -mean;
-  let cdf = Math.exp(logTerm);
+  const halfWindow = POISSON_WINDOW_SIGMAS * Math.sqrt(mean) + 30;
+  if (k < mean - halfWindow) return 1;
+  if (k > mean + halfWindow) return 0;
+  const first = Math.max(0, Math.floor(mean - halfWindow));
   const logMean = Math.log(mean);
-  for (let i = 1; i <= k; i++) {
+  let logTerm = -mean + first * logMean - logFactorial(first);
+  let cdf = Math.exp(logTerm);
+  for (let i = first + 1; i <= k; i++) {
     logTerm += logMean - Math.log(i);
     cdf += Math.exp(logTerm);
   }
   return Math.max(0, 1 - cdf);
 }
+
+const POISSON_WINDOW_SIGMAS = 12;
 
 /** What one decode instance holds at the TPOT bound. */
 export interface DecodeSlots {

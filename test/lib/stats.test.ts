@@ -1,5 +1,5 @@
 import t from 'tap';
-import { bisectLargest, goodputRpsPerGpu, jointAttainment, mean, percentile, percentiles } from '../../src/lib/stats.js';
+import { bisectLargest, goodputRpsPerGpu, jointAttainment, logFactorial, mean, percentile, percentiles } from '../../src/lib/stats.js';
 import { binCounts, SlidingTimeWindow } from '../../src/lib/time-window.js';
 import { RingBuffer } from '../../src/lib/ring-buffer.js';
 import { backoffSeconds } from '../../src/lib/backoff.js';
@@ -61,4 +61,18 @@ t.test('ring buffer, backoff, load samples', async (t) => {
   t.same(idle, { startSeconds: 0, intervalSeconds: 30, requests: 0, inputMean: 0, inputSecondMoment: 0, outputMean: 0 }, 'idle, never NaN');
   const s = sampleFromRequests(0, 30, [{ inputTokens: 100, outputTokens: 10 }, { inputTokens: 300, outputTokens: 30 }]);
   t.same([s.requests, s.inputMean, s.inputSecondMoment, s.outputMean], [2, 200, 50000, 20]);
+});
+
+t.test('logFactorial: exact below 256, Stirling above, continuous across the switch', async (t) => {
+  const exact = (n: number) => {
+    let sum = 0;
+    for (let i = 2; i <= n; i++) sum += Math.log(i);
+    return sum;
+  };
+  t.equal(logFactorial(0), 0);
+  t.equal(logFactorial(1), 0);
+  t.ok(Math.abs(logFactorial(10) - Math.log(3628800)) < 1e-12, 'ln 10!');
+  for (const n of [255, 256, 257, 1000, 123456]) {
+    t.ok(Math.abs(logFactorial(n) - exact(n)) / exact(n) < 1e-12, `n = ${n}`);
+  }
 });

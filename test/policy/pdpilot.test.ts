@@ -30,6 +30,24 @@ t.test('capacity: Erlang C, Poisson tail and M/G/c against known values', async 
   t.ok(Math.abs(erlangC(2, 1) - 1 / 3) < 1e-12, 'M/M/2 at a = 1: C = 1/3');
   t.ok(Math.abs(poissonTail(2, 3) - (1 - Math.exp(-2) * (1 + 2 + 2 + 4 / 3))) < 1e-12);
   t.equal(poissonTail(5000, 10), 1, 'a huge mean far above k: the tail is 1, not NaN');
+  // The windowed sum against the plain sum from 0, across means and cut-offs.
+  const fullTail = (mean: number, k: number) => {
+    let logTerm = -mean;
+    let cdf = Math.exp(logTerm);
+    for (let i = 1; i <= k; i++) cdf += Math.exp((logTerm += Math.log(mean) - Math.log(i)));
+    return Math.max(0, 1 - cdf);
+  };
+  let worst = 0;
+  for (const mean of [0.3, 4, 37.5, 400, 2500, 9000]) {
+    for (const z of [-15, -4, -1, 0, 0.5, 2, 5, 15]) {
+      const k = Math.max(0, Math.round(mean + z * Math.sqrt(mean)));
+      worst = Math.max(worst, Math.abs(poissonTail(mean, k) - fullTail(mean, k)));
+    }
+  }
+  t.ok(worst < 1e-9, `windowed tail matches the full sum (worst difference ${worst})`);
+  // A fleet of fast instances: millions of slots. Normal approximation with continuity: P(N > mean) ≈ 1/2 − 1/(6√(2π·mean))·… ≈ 0.4998.
+  t.ok(Math.abs(poissonTail(4e6, 4e6) - 0.5) < 1e-3, 'mean = k = 4e6: about one half');
+  t.equal(poissonTail(4e6, 4e6 + 12 * 2000 + 31), 0, 'far above the mean: 0');
   // One server, deterministic service: the Allen–Cunneen tail stays near the exact M/D/1 tail.
   const service = { meanSeconds: 0.2, scv: 0 };
   for (const rate of [2, 3, 4]) {
