@@ -46,6 +46,11 @@ for (const backend of ['cpu', 'sim'] as const) {
       t.same(d.tokens, single.json.tokens, `same ${maxTokens} tokens for ${JSON.stringify(body).slice(0, 40)}`);
       t.equal(new Set(d.tokens).size > 1, true, 'the tokens are not a constant');
     }
+    // maxTokens 1: nothing left to decode after the prefill's token, but the
+    // pull still spends the handle and a streaming caller still gets its done line.
+    const one = await disaggregated(a, b, { promptLength: 9 }, 1);
+    t.same(one.lines.map((l) => l.type), ['done'], 'maxTokens 1 streams only the done line');
+    t.equal(one.last.tokens, 0);
     // The KV handle was spent by the pull, and both caches are empty again.
     for (const w of [a, b]) {
       const state = (await (await fetch(`${w.url}/v1/state`)).json()) as { kv: { usedBlocks: number } };
