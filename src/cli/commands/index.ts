@@ -8,3 +8,4 @@ export { registerPlan } from './plan.js';
 export { registerForecast } from './forecast.js';
 export { registerWorker } from './worker.js';
 export { registerProfile } from './profile.js';
+export { registerReplay } from './replay.js';
