@@ -55,6 +55,11 @@ export const PdpilotParamsSchema = Type.Object(
         'requests the history must hold before the first plan. 1: plan from the first interval that saw traffic — moments from n requests are off by about CV/√n, but the even split the pool starts from is no estimate at all, and the hysteresis and gain-vs-cost test still guard every later flip',
     }),
     linkGBps: Type.Number({ exclusiveMinimum: 0, default: 300, description: 'prefill→decode KV link, GB/s, for the TTFT budget (NVLink-class, as DistServe places P and D)' }),
+    holdWithinError: Type.Boolean({
+      default: true,
+      description:
+        'keep a split that observably meets both SLOs and carries the sized load (headroom ≥ 1) when the plan is predicted better by no more than the estimate\'s own relative uncertainty (forecast band, burst-factor spread, 1/√n of the last interval\'s n requests): reason `hold-within-error`',
+    }),
     recentIntervals: Type.Integer({
       minimum: 0,
       default: 8,
@@ -77,6 +82,7 @@ export const PDPILOT_REASONS = [
   'hold-at-plan',
   'hold-hysteresis',
   'hold-cost',
+  'hold-within-error',
   'reactive-prefill-pressure',
   'reactive-decode-pressure',
 ] as const;
@@ -98,9 +104,10 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
    * over the rate observed (burstFactor). State that depends only on the
    * contexts seen, as the Policy contract allows.
    */
-  private readonly burst = new BurstFactor();
+  private readonly burst: BurstFactor;
 
   constructor(readonly params: PdpilotParams) {
+    this.burst = new BurstFactor();
     // Fail at creation, naming the model, rather than when the simulator builds the controller.
     forecasterOf(params.forecaster);
   }
@@ -184,6 +191,16 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
       return hold('slo-infeasible', 'no split meets the SLO for this load (a prompt or a decode step alone exceeds it): keeping the split', detail);
     }
 
+    const bounds = model.floors();
+    const outsideFloors = (p: number) => p < bounds.minPrefill || p > bounds.maxPrefill;
+    if (this.params.holdWithinError && best !== current.prefill && !outsideFloors(current.prefill)) {
+      const guard = this.withinError(context, workers, model, current.prefill, best, forecast.requestsPerSecond, queuedPrefill, queuedDecode);
+      Object.assign(detail, guard.detail);
+      if (guard.hold) {
+        return hold('hold-within-error', `${current.prefill}P/${current.decode}D meets both SLOs and carries the sized load; the plan ${best}P is predicted ${(100 * (guard.detail.predictedAdvantage ?? 0)).toFixed(0)} % better, within the ±${(100 * (guard.detail.modelUncertainty ?? 0)).toFixed(0)} % the estimate is uncertain by`, detail);
+      }
+    }
+
     // Walk toward the plan, paying for each flip with the least busy worker left.
     const direction = Math.sign(best - current.prefill);
     const from: Role = direction > 0 ? 'decode' : 'prefill';
@@ -192,8 +209,6 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
     let last: StepEconomics | undefined;
     let taken = 0;
     // A split below a phase's floor starves that phase: the steps back to the floor are not weighed.
-    const bounds = model.floors();
-    const outsideFloors = (p: number) => p < bounds.minPrefill || p > bounds.maxPrefill;
     let forced = 0;
     while (prefill !== best) {
       const donor = donors[taken];
@@ -225,6 +240,49 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
     const corrected = this.correct(context, workers, current, model, best, detail, queuedPrefill, queuedDecode);
     if (corrected) return corrected;
     return hold(planCode, holdMessage(planCode, current, best, last), detail);
+  }
+
+  /**
+   * The safeguard against flips the model cannot justify
+   * (docs/policies/pdpilot.md, "Hold within model error"). A split that
+   * observably meets both SLOs (TTFT and TPOT p90 within SLO, prefill
+   * backlog under the TTFT SLO, no decode KV pressure) and that the model
+   * says carries the sized load (headroom ≥ 1) is kept when the plan's
+   * predicted advantage, headroom(plan) ÷ headroom(current) − 1, is no
+   * larger than the relative uncertainty of the estimate behind it:
+   * √(band² + spread(κ)² + 1/n), with band the forecast's relative upper
+   * band, spread(κ) the relative spread of the recent burst evidence, and
+   * 1/√n the sampling error of moments from the last interval's n requests
+   * (lengths have CV ≈ 1). No tuned constant: every term is measured.
+   */
+  withinError(
+    context: PolicyContext,
+    workers: WorkerSnapshot[],
+    model: SplitModel,
+    currentPrefill: number,
+    best: number,
+    rate: { mean: number; high: number },
+    queuedPrefill: number,
+    queuedDecode: number,
+  ): { hold: boolean; detail: Record<string, number> } {
+    const { slo, snapshot } = context;
+    const ttftP90 = observedMean(snapshot, 'prefill', 'ttftP90Seconds');
+    const tpotP90 = observedMean(snapshot, 'decode', 'tpotP90Seconds');
+    const readyPrefill = workers.filter((w) => w.role === 'prefill' && w.status === 'ready').length;
+    const decodeWorkers = workers.filter((w) => w.role === 'decode');
+    const kvUsage = decodeWorkers.length === 0 ? 0 : decodeWorkers.reduce((s, w) => s + w.kvUsage, 0) / decodeWorkers.length;
+    const backlogSeconds = readyPrefill === 0 ? Number.POSITIVE_INFINITY : (queuedPrefill * model.service.meanSeconds) / readyPrefill;
+    const meeting =
+      ttftP90 !== undefined && ttftP90 <= slo.ttftSeconds && (tpotP90 === undefined || tpotP90 <= slo.tpotSeconds) && backlogSeconds <= slo.ttftSeconds && !(queuedDecode > 0 && kvUsage >= this.params.kvPressure);
+    const last = context.history[context.history.length - 1];
+    const n = last ? last.requests : 0;
+    const band = rate.mean > 0 ? (rate.high - rate.mean) / rate.mean : 0;
+    const spread = this.burst.spread();
+    const uncertainty = Math.sqrt(band * band + spread * spread + (n > 0 ? 1 / n : 1));
+    const now = model.headroom(currentPrefill);
+    const advantage = model.headroom(best) / now - 1;
+    const hold = meeting && now >= 1 && advantage <= uncertainty;
+    return { hold, detail: { predictedAdvantage: advantage, modelUncertainty: uncertainty, meetingSlo: meeting ? 1 : 0 } };
   }
 
   /**
@@ -494,6 +552,8 @@ function unconstrainedBestSplit(pool: number, prefillHeadroom: (p: number) => nu
 const Z90 = 1.2816;
 /** Weight of the newest interval in the burst factor; the forecasters' default smoothing weight. */
 const BURST_ALPHA = 0.5;
+/** Per-interval burst evidences whose spread measures how uncertain κ is (8 min at 30 s: twice `recentIntervals`' default). */
+const BURST_SPREAD_WINDOW = 16;
 
 /**
  * Burst factor κ ≥ 1 of the prefill arrivals (docs/policies/pdpilot.md,
@@ -512,6 +572,17 @@ const BURST_ALPHA = 0.5;
 export class BurstFactor {
   value = 1;
   private decodePressureBefore = false;
+  /** The last BURST_SPREAD_WINDOW per-interval evidences, oldest first. */
+  private readonly recent: number[] = [];
+
+  /** Relative spread (standard deviation ÷ mean) of the recent per-interval evidence; 0 with fewer than two. */
+  spread(): number {
+    const n = this.recent.length;
+    if (n < 2) return 0;
+    const mean = this.recent.reduce((a, b) => a + b, 0) / n;
+    const variance = this.recent.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
+    return Math.sqrt(variance) / mean;
+  }
 
   update(context: PolicyContext, workers: readonly WorkerSnapshot[], queuedDecode: number, kvPressure: number, linkBytesPerSecond: number): number {
     const decodeWorkers = workers.filter((w) => w.role === 'decode');
@@ -520,6 +591,10 @@ export class BurstFactor {
     const blamed = decodePressure || this.decodePressureBefore;
     this.decodePressureBefore = decodePressure;
     const factor = blamed ? undefined : burstEvidence(context, workers, linkBytesPerSecond);
+    if (factor !== undefined) {
+      this.recent.push(factor);
+      if (this.recent.length > BURST_SPREAD_WINDOW) this.recent.shift();
+    }
     if (factor !== undefined) this.value = (1 - BURST_ALPHA) * this.value + BURST_ALPHA * factor;
     return this.value;
   }

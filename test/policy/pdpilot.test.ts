@@ -187,6 +187,33 @@ t.test('recent intervals: the plan also carries the load just seen, not only the
   );
 });
 
+t.test('hold within model error: a split meeting its SLOs is kept when the plan is better by less than the estimate is uncertain', async (t) => {
+  // 4P/4D, 3 req/s of 2000-token prompts and 100-token outputs: the model's best split is 5P/3D, 6.5 % more
+  // headroom (past the 5 % hysteresis). The fleet reports both SLOs met. 60 requests in the last interval:
+  // moments off by ±13 %.
+  const forecast = forecastOf(3, 2000, 100, 2000 ** 2 * 1.3);
+  const at = (requests: number, ttftP90Seconds: number, params: Record<string, unknown> = {}) =>
+    pdpilot({ minSampleRequests: 0, recentIntervals: 0, ...params }).decide(
+      context(4, 4, { forecast, history: [{ startSeconds: 540, intervalSeconds: 60, requests, inputMean: 2000, inputSecondMoment: 2000 ** 2 * 1.3, outputMean: 100 }] }, (role) =>
+        role === 'prefill' ? { ttftP90Seconds } : { tpotP90Seconds: 0.05, kvUsage: 0.2 },
+      ),
+    );
+  const held = at(60, 0.12);
+  t.same(reasonProblems(held), [], 'known code, no NaN');
+  t.equal(held.reason.code, 'hold-within-error', held.reason.message);
+  t.same(held.changes, []);
+  const advantage = held.reason.detail?.predictedAdvantage as number;
+  const uncertainty = held.reason.detail?.modelUncertainty as number;
+  t.ok(advantage > 0 && advantage <= uncertainty, `advantage ${advantage.toFixed(3)} ≤ uncertainty ${uncertainty.toFixed(3)}`);
+  t.ok(Math.abs(uncertainty - 1 / Math.sqrt(60)) < 1e-9, 'no band, no burst spread: the sampling error of 60 requests');
+  // Without the safeguard the same context moves.
+  t.equal(at(60, 0.12, { holdWithinError: false }).reason.code, 'plan-move');
+  // Many requests: the estimate is precise, the same advantage exceeds it, and the plan is taken.
+  t.equal(at(60_000, 0.12).reason.code, 'plan-move', 'advantage beyond the sampling error');
+  // The SLO is missed: the current split earns no benefit of the doubt.
+  t.not(at(60, 1.5).reason.code, 'hold-within-error', 'TTFT p90 over the SLO');
+});
+
 t.test('no oscillation: a noisy stationary load through the controller settles and never reverses', async (t) => {
   const clock = new ManualClock();
   // Start far from the plan: the policy must converge, then hold.
