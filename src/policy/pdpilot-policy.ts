@@ -5,7 +5,9 @@ import { otherRole, type Role } from '../domain/role.js';
 import type { Forecaster } from '../forecast/forecaster.js';
 import { observedMean } from './correction.js';
 import { bisectLargest } from '../lib/stats.js';
+import { meanPrefillSeconds } from '../perf/capacity.js';
 import { kvTransferSeconds } from '../perf/latency.js';
+import type { Profile } from '../perf/profile.js';
 import { decodePoolRate, decodeSlots, mgcWaitQuantileSeconds, prefillPoolRate, prefillService, type DecodeSlots, type PrefillService } from './pdpilot-capacity.js';
 import { ForecasterChoiceSchema, forecasterOf, type ForecasterChoosingPolicy } from './pdpilot-forecast.js';
 import type { LengthMoments } from './phase-capacity.js';
@@ -276,13 +278,16 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
       ttftP90 !== undefined && ttftP90 <= slo.ttftSeconds && (tpotP90 === undefined || tpotP90 <= slo.tpotSeconds) && backlogSeconds <= slo.ttftSeconds && !(queuedDecode > 0 && kvUsage >= this.params.kvPressure);
     const last = context.history[context.history.length - 1];
     const n = last ? last.requests : 0;
-    const band = rate.mean > 0 ? (rate.high - rate.mean) / rate.mean : 0;
+    // The band is measured from one-step errors: before two busy intervals there is none, and a band of 0 then
+    // means "unknown", not "certain" (the first busy interval is often a partial one).
+    const busyIntervals = context.history.filter((x) => x.requests > 0).length;
+    const band = busyIntervals < 2 ? Number.POSITIVE_INFINITY : rate.mean > 0 ? (rate.high - rate.mean) / rate.mean : 0;
     const spread = this.burst.spread();
     const uncertainty = Math.sqrt(band * band + spread * spread + (n > 0 ? 1 / n : 1));
     const now = model.headroom(currentPrefill);
     const advantage = model.headroom(best) / now - 1;
     const hold = meeting && now >= 1 && advantage <= uncertainty;
-    return { hold, detail: { predictedAdvantage: advantage, modelUncertainty: uncertainty, meetingSlo: meeting ? 1 : 0 } };
+    return { hold, detail: { predictedAdvantage: advantage, modelUncertainty: Math.min(uncertainty, 1e9), meetingSlo: meeting ? 1 : 0 } };
   }
 
   /**
@@ -548,7 +553,7 @@ function unconstrainedBestSplit(pool: number, prefillHeadroom: (p: number) => nu
   return inPool && headroom(currentPrefill) >= headroom(best) ? currentPrefill : best;
 }
 
-/** z of the 90th percentile of a normal: the observed TTFT figure is a p90. (Cantelli's distribution-free k = 3 was tried: it under-corrects the bursty code trace, docs/policies/pdpilot.md.) */
+/** z of the 90th percentile of a normal: the observed TTFT figure is a p90. (Cantelli's distribution-free k = 3 on S was tried: it under-corrects the bursty code trace, docs/policies/pdpilot.md.) */
 const Z90 = 1.2816;
 /** Weight of the newest interval in the burst factor; the forecasters' default smoothing weight. */
 const BURST_ALPHA = 0.5;
@@ -560,9 +565,9 @@ const BURST_SPREAD_WINDOW = 16;
  * "Burst factor"). The model assumes Poisson arrivals within an interval;
  * bursty traffic queues far more. From the last interval we know the
  * arrival rate λ, the lengths and the TTFT p90 the fleet saw, so we find
- * the rate λ_eff at which the model's conservative p90,
- * E[S] + 1.28·σ_S + W₉₀(λ_eff) + transfer on the ready prefill
- * instances, equals the observation; κ = λ_eff / λ, never below 1. A late first token is
+ * the rate λ_eff at which the model's p90, S₉₀ + W₉₀(λ_eff) + transfer on
+ * the ready prefill instances (S₉₀: prefillServiceP90Seconds, log-normal
+ * prompt lengths), equals the observation; κ = λ_eff / λ, never below 1. A late first token is
  * blamed on prefill only when decode showed no pressure (requests waiting
  * for KV, or KV ≥ kvPressure) at this observation **or the previous one**:
  * the TTFT p90 covers the whole interval, and a KV stall that cleared
@@ -610,12 +615,29 @@ export function burstEvidence(context: PolicyContext, workers: readonly WorkerSn
   const lengths = { inputMean: last.inputMean, inputSecondMoment: Math.max(last.inputSecondMoment, last.inputMean ** 2), outputMean: last.outputMean };
   const service = prefillService(context.profile, lengths);
   if (!(service.meanSeconds > 0)) return undefined;
-  const fixed = service.meanSeconds * (1 + Z90 * Math.sqrt(service.scv)) + kvTransferSeconds(context.profile, lengths.inputMean, linkBytesPerSecond);
+  const fixed = prefillServiceP90Seconds(context.profile, lengths) + kvTransferSeconds(context.profile, lengths.inputMean, linkBytesPerSecond);
   const modelP90 = (r: number) => fixed + mgcWaitQuantileSeconds(r, instances, service, 0.9);
   if (!(observed > modelP90(rate))) return 1;
   const stable = (instances / service.meanSeconds) * (1 - 1e-9);
   if (!(stable > rate)) return 1;
   return bisectLargest((r) => modelP90(r) <= observed, rate, stable, 1e-3) / rate;
+}
+
+/**
+ * The 90th percentile of one prompt's prefill time, with prompt lengths
+ * taken as log-normal with the observed E[l] and E[l²] (σ² = ln(E[l²]/E[l]²)):
+ * prompt lengths are right-skewed, and the normal approximation
+ * E[S] + 1.28·σ_S under-states the p90 of a heavy-tailed mix, so that a
+ * quiet interval's long prompts read as queueing (a "burst") — at light
+ * load on a large pool, where the modelled wait is flat in the rate, a
+ * 0.1 s shortfall inverts to a κ of 10–50 (docs/policies/pdpilot.md).
+ */
+export function prefillServiceP90Seconds(profile: Profile, lengths: LengthMoments): number {
+  const mean = lengths.inputMean;
+  if (!(mean > 0)) return meanPrefillSeconds(profile, 0, 0);
+  const sigma2 = Math.log(Math.max(1, lengths.inputSecondMoment / (mean * mean)));
+  const l90 = Math.exp(Math.log(mean) - sigma2 / 2 + Z90 * Math.sqrt(sigma2));
+  return meanPrefillSeconds(profile, l90, l90 * l90);
 }
 
 /**

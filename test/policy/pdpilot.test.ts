@@ -5,10 +5,11 @@ import type { LoadSample } from '../../src/domain/load.js';
 import type { Role } from '../../src/domain/role.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { md1WaitQuantileSeconds } from '../../src/perf/queueing.js';
-import { decodePoolRate, decodeResidenceSeconds, decodeSlots, erlangC, mgcWaitQuantileSeconds, poissonTail, prefillPoolRate } from '../../src/policy/pdpilot-capacity.js';
-import { decodeStepMs } from '../../src/perf/latency.js';
+import { decodePoolRate, decodeResidenceSeconds, decodeSlots, erlangC, mgcWaitQuantileSeconds, poissonTail, prefillPoolRate, prefillService } from '../../src/policy/pdpilot-capacity.js';
+import { decodeStepMs, kvTransferSeconds } from '../../src/perf/latency.js';
 import { choosesForecaster } from '../../src/policy/pdpilot-forecast.js';
-import { BurstFactor, PDPILOT_REASONS, PdpilotPolicy, phaseFloors, splitModel } from '../../src/policy/pdpilot-policy.js';
+import { BurstFactor, burstEvidence, PDPILOT_REASONS, PdpilotPolicy, phaseFloors, prefillServiceP90Seconds, splitModel } from '../../src/policy/pdpilot-policy.js';
+import { meanPrefillSeconds } from '../../src/perf/capacity.js';
 import type { PolicyContext, PolicyDecision } from '../../src/policy/policy.js';
 import { createPolicy } from '../../src/policy/registry.js';
 import { FakeFleet } from '../control/fixtures/fake-fleet.js';
@@ -160,6 +161,24 @@ t.test('burst factor: a late first token right after decode pressure is not blam
   t.ok(kv.update(late(0.2, 0), usable(late(0.2, 0)), 0, 0.9, 300e9) > 1.5, 'two clean ticks: evidence again');
 });
 
+t.test('burst factor: the service p90 is that of log-normal prompt lengths, so long prompts at light load are no burst', async (t) => {
+  // E[l²] = 1.2·E[l]²: prompt lengths are right-skewed; the log-normal p90 prompt is exp(μ + 1.28σ), σ² = ln 1.2.
+  const lengths = { inputMean: 2000, inputSecondMoment: 2000 ** 2 * 1.2, outputMean: 30 };
+  const sigma = Math.sqrt(Math.log(1.2));
+  const l90 = Math.exp(Math.log(2000) - sigma ** 2 / 2 + 1.2816 * sigma);
+  const p90 = prefillServiceP90Seconds(profile, lengths);
+  t.ok(Math.abs(p90 - meanPrefillSeconds(profile, l90, l90 * l90)) < 1e-12, `S(l₉₀), l₉₀ = ${l90.toFixed(0)}`);
+  const service = prefillService(profile, lengths);
+  const normal = service.meanSeconds * (1 + 1.2816 * Math.sqrt(service.scv));
+  t.ok(p90 > normal, `above the normal approximation E[S] + 1.28·σ_S here (${p90.toFixed(3)} vs ${normal.toFixed(3)} s)`);
+  // 15 prefill instances at 1 req/s: the model has no queueing at all, its p90 is flat in the rate until near
+  // saturation. A TTFT p90 between the two service p90s used to invert to a rate near saturation (κ ≈ 40).
+  const observed = (p90 + normal) / 2 + kvTransferSeconds(profile, 2000, 300e9);
+  const history = [{ startSeconds: 540, intervalSeconds: 60, requests: 60, ...lengths }];
+  const quiet = context(15, 1, { history }, (role) => (role === 'prefill' ? { ttftP90Seconds: observed } : {}));
+  t.equal(burstEvidence(quiet, usable(quiet), 300e9), 1, 'within the service p90: κ evidence 1');
+});
+
 t.test('phase floors: a large burst factor never takes decode below its own demand', async (t) => {
   t.same(phaseFloors(8, (p) => p >= 3, (d) => d >= 2), { minPrefill: 3, maxPrefill: 6 });
   t.same(phaseFloors(8, (p) => p >= 5, (d) => d >= 5), { minPrefill: 1, maxPrefill: 7 }, 'overlapping floors: no bounds, the shortfall is balanced');
@@ -192,11 +211,11 @@ t.test('hold within model error: a split meeting its SLOs is kept when the plan 
   // headroom (past the 5 % hysteresis). The fleet reports both SLOs met. 60 requests in the last interval:
   // moments off by ±13 %.
   const forecast = forecastOf(3, 2000, 100, 2000 ** 2 * 1.3);
-  const at = (requests: number, ttftP90Seconds: number, params: Record<string, unknown> = {}) =>
+  const interval = (startSeconds: number, requests: number) => ({ startSeconds, intervalSeconds: 60, requests, inputMean: 2000, inputSecondMoment: 2000 ** 2 * 1.3, outputMean: 100 });
+  // Two busy intervals: the forecaster's band (0 here) is measured, not unknown.
+  const at = (requests: number, ttftP90Seconds: number, params: Record<string, unknown> = {}, history = [interval(480, requests), interval(540, requests)]) =>
     pdpilot({ minSampleRequests: 0, recentIntervals: 0, ...params }).decide(
-      context(4, 4, { forecast, history: [{ startSeconds: 540, intervalSeconds: 60, requests, inputMean: 2000, inputSecondMoment: 2000 ** 2 * 1.3, outputMean: 100 }] }, (role) =>
-        role === 'prefill' ? { ttftP90Seconds } : { tpotP90Seconds: 0.05, kvUsage: 0.2 },
-      ),
+      context(4, 4, { forecast, history }, (role) => (role === 'prefill' ? { ttftP90Seconds } : { tpotP90Seconds: 0.05, kvUsage: 0.2 })),
     );
   const held = at(60, 0.12);
   t.same(reasonProblems(held), [], 'known code, no NaN');
@@ -210,6 +229,11 @@ t.test('hold within model error: a split meeting its SLOs is kept when the plan 
   t.equal(at(60, 0.12, { holdWithinError: false }).reason.code, 'plan-move');
   // Many requests: the estimate is precise, the same advantage exceeds it, and the plan is taken.
   t.equal(at(60_000, 0.12).reason.code, 'plan-move', 'advantage beyond the sampling error');
+  // One busy interval only (start-up, often a partial interval): no forecast error measured yet, the band is
+  // unknown rather than 0, and a split meeting its SLOs is kept however many requests that interval held.
+  const startUp = at(60_000, 0.12, {}, [interval(540, 60_000)]);
+  t.equal(startUp.reason.code, 'hold-within-error', 'start-up: the rate band is unknown');
+  t.same(reasonProblems(startUp), [], 'an unbounded uncertainty is reported finite, never NaN');
   // The SLO is missed: the current split earns no benefit of the doubt.
   t.not(at(60, 1.5).reason.code, 'hold-within-error', 'TTFT p90 over the SLO');
 });
