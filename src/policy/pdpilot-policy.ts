@@ -555,6 +555,8 @@ function unconstrainedBestSplit(pool: number, prefillHeadroom: (p: number) => nu
 
 /** z of the 90th percentile of a normal: the observed TTFT figure is a p90. (Cantelli's distribution-free k = 3 on S was tried: it under-corrects the bursty code trace, docs/policies/pdpilot.md.) */
 const Z90 = 1.2816;
+/** φ(Z90): the standard normal density at its 90th percentile. */
+const NORMAL_DENSITY_AT_P90 = Math.exp(-(Z90 * Z90) / 2) / Math.sqrt(2 * Math.PI);
 /** Weight of the newest interval in the burst factor; the forecasters' default smoothing weight. */
 const BURST_ALPHA = 0.5;
 /** Per-interval burst evidences whose spread measures how uncertain κ is (8 min at 30 s: twice `recentIntervals`' default). */
@@ -608,19 +610,32 @@ export class BurstFactor {
 /** κ implied by the last interval alone (see BurstFactor); undefined when there is no evidence. */
 export function burstEvidence(context: PolicyContext, workers: readonly WorkerSnapshot[], linkBytesPerSecond: number): number | undefined {
   const last = context.history[context.history.length - 1];
-  const observed = observedMean(context.snapshot, 'prefill', 'ttftP90Seconds');
+  const observedP90 = observedMean(context.snapshot, 'prefill', 'ttftP90Seconds');
   const instances = workers.filter((w) => w.role === 'prefill' && w.status === 'ready').length;
-  if (!last || !(last.requests > 0) || observed === undefined || instances === 0) return undefined;
+  if (!last || !(last.requests > 0) || observedP90 === undefined || instances === 0) return undefined;
   const rate = last.requests / last.intervalSeconds;
   const lengths = { inputMean: last.inputMean, inputSecondMoment: Math.max(last.inputSecondMoment, last.inputMean ** 2), outputMean: last.outputMean };
   const service = prefillService(context.profile, lengths);
   if (!(service.meanSeconds > 0)) return undefined;
   const fixed = prefillServiceP90Seconds(context.profile, lengths) + kvTransferSeconds(context.profile, lengths.inputMean, linkBytesPerSecond);
   const modelP90 = (r: number) => fixed + mgcWaitQuantileSeconds(r, instances, service, 0.9);
+  // The observed p90 is an estimate from n requests: its standard error is √(0.9·0.1/n) / f(p90), f the density
+  // there, ≈ 1.71·σ_S/√n for a normal spread σ_S (docs/policies/pdpilot.md, "Burst factor"). The evidence is
+  // taken at the one-sided 90 % lower confidence bound, so an excess the sample cannot tell from the model's
+  // own p90 reads as no burst: at light load on a large pool the modelled p90 is flat in the rate, and a
+  // 0.01 s excess inverted to κ ≈ 17 (code trace, 16 GPUs).
+  const standardError = (Math.sqrt(0.9 * 0.1) / NORMAL_DENSITY_AT_P90) * service.meanSeconds * Math.sqrt(service.scv) / Math.sqrt(last.requests);
+  const observed = observedP90 - Z90 * standardError;
   if (!(observed > modelP90(rate))) return 1;
   const stable = (instances / service.meanSeconds) * (1 - 1e-9);
   if (!(stable > rate)) return 1;
-  return bisectLargest((r) => modelP90(r) <= observed, rate, stable, 1e-3) / rate;
+  const evidence = bisectLargest((r) => modelP90(r) <= observed, rate, stable, 1e-3) / rate;
+  // Conditioning: below the knee — the load at which the model starts to queue at the p90 (P(wait) > 10 %) —
+  // the modelled p90 is flat in the rate, so any excess inverts to the knee itself. The evidence then says only
+  // "the pool behaved as if at its knee"; it is weighted by how far toward the knee the interval's load was.
+  const knee = bisectLargest((r) => mgcWaitQuantileSeconds(r, instances, service, 0.9) === 0, 0, stable, 1e-3);
+  const weight = Math.min(1, rate / Math.max(knee, Number.MIN_VALUE));
+  return 1 + (evidence - 1) * weight;
 }
 
 /**

@@ -179,6 +179,27 @@ t.test('burst factor: the service p90 is that of log-normal prompt lengths, so l
   t.equal(burstEvidence(quiet, usable(quiet), 300e9), 1, 'within the service p90: κ evidence 1');
 });
 
+t.test('burst factor: evidence is taken at the lower confidence bound of the observed p90 and weighted by conditioning', async (t) => {
+  const lengths = { inputMean: 1500, inputSecondMoment: 1500 ** 2 * 1.3, outputMean: 100 };
+  const p90 = prefillServiceP90Seconds(profile, lengths) + kvTransferSeconds(profile, 1500, 300e9);
+  const evidence = (prefill: number, requests: number, intervalSeconds: number, ttftP90Seconds: number) => {
+    const c = context(prefill, 1, { history: [{ startSeconds: 0, intervalSeconds, requests, ...lengths }] }, (role) => (role === 'prefill' ? { ttftP90Seconds } : {}));
+    return burstEvidence(c, usable(c), 300e9) as number;
+  };
+  // 3 req/s on 4 instances, a TTFT p90 20 ms above the model's: from 30 requests (30 s) that is within the
+  // p90's sampling error (±1.71·σ_S/√n); from 30 000 (10 000 s) it is not.
+  t.equal(evidence(4, 30, 10, p90 + 0.02), 1, 'few requests: within sampling error, no burst');
+  t.ok(evidence(4, 30_000, 10_000, p90 + 0.02) > 1, 'many requests: the same excess is evidence');
+  // Light load on a large pool: 1 req/s on 15 instances. The modelled p90 is flat in the rate up to the knee
+  // (where the pool starts to queue at the p90, ~ρ 0.6), so a 0.3 s excess inverted to κ ≈ 40 before; weighted
+  // by rate ÷ knee rate, it is a small correction.
+  const light = evidence(15, 60, 60, p90 + 0.3);
+  t.ok(light > 1 && light < 3, `light load, 15 instances: κ evidence ${light.toFixed(2)}`);
+  // Near the knee the evidence keeps its full weight: 4 instances at a load that queues.
+  const busy = evidence(4, 600, 60, 2);
+  t.ok(busy > 1.3, `10 req/s on 4 instances with a 2 s TTFT p90: κ evidence ${busy.toFixed(2)}`);
+});
+
 t.test('phase floors: a large burst factor never takes decode below its own demand', async (t) => {
   t.same(phaseFloors(8, (p) => p >= 3, (d) => d >= 2), { minPrefill: 3, maxPrefill: 6 });
   t.same(phaseFloors(8, (p) => p >= 5, (d) => d >= 5), { minPrefill: 1, maxPrefill: 7 }, 'overlapping floors: no bounds, the shortfall is balanced');
