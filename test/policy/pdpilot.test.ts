@@ -250,6 +250,13 @@ t.test('hold within model error: a split meeting its SLOs is kept when the plan 
   t.equal(at(60, 0.12, { holdWithinError: false }).reason.code, 'plan-move');
   // Many requests: the estimate is precise, the same advantage exceeds it, and the plan is taken.
   t.equal(at(60_000, 0.12).reason.code, 'plan-move', 'advantage beyond the sampling error');
+  // A wide rate band is no reason to hold: a rate error scales every split's headroom alike.
+  const wide = pdpilot({ minSampleRequests: 0, recentIntervals: 0 }).decide(
+    context(4, 4, { forecast: { ...forecast, requestsPerSecond: { mean: 3, low: 0.5, high: 6 } }, history: [interval(480, 60_000), interval(540, 60_000)] }, (role) =>
+      role === 'prefill' ? { ttftP90Seconds: 0.12 } : { tpotP90Seconds: 0.05, kvUsage: 0.2 },
+    ),
+  );
+  t.equal(wide.reason.code, 'plan-move', `band ±100 %: ${wide.reason.message}`);
   // One busy interval only (start-up, often a partial interval): no forecast error measured yet, the band is
   // unknown rather than 0, and a split meeting its SLOs is kept however many requests that interval held.
   const startUp = at(60_000, 0.12, {}, [interval(540, 60_000)]);
