@@ -160,7 +160,10 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
       burst * sizedRate + queuedPrefill / horizonSeconds,
       sizedRate + queuedDecode / horizonSeconds,
       linkBytesPerSecond,
-      sizedRate + queuedPrefill / horizonSeconds,
+      // The floors carry the expected load (the forecast mean, and each recent load below); the band and κ
+      // only distribute the instances left (docs/policies/pdpilot.md, "Phase floors").
+      meanRate + queuedPrefill / horizonSeconds,
+      meanRate + queuedDecode / horizonSeconds,
     );
     const recent = context.history.slice(-this.params.recentIntervals).filter((x) => x.requests > 0 && x.inputMean > 0);
     if (this.params.recentIntervals > 0 && recent.length > 0) {
@@ -360,6 +363,7 @@ export function splitModel(
   decodeDemand: number,
   linkBytesPerSecond: number,
   basePrefillDemand = prefillDemand,
+  baseDecodeDemand = decodeDemand,
 ): SplitModel {
   const { profile, slo } = context;
   const slots = decodeSlots(profile, slo.tpotSeconds, lengths);
@@ -372,6 +376,7 @@ export function splitModel(
     prefillDemand,
     decodeDemand,
     basePrefillDemand,
+    baseDecodeDemand,
     (p) => prefillPoolRate(profile, p, slo.ttftSeconds, slo.attainment, lengths, linkBytesPerSecond),
     (d) => decodePoolRate(profile, d, slots, slo.attainment, lengths),
   );
@@ -395,6 +400,8 @@ export class SplitModel {
     private readonly decodeDemand: number,
     /** Prefill demand without the burst factor: what the floor of the prefill side must carry. */
     private readonly basePrefillDemand: number,
+    /** Decode demand the floor of the decode side must carry. */
+    private readonly baseDecodeDemand: number,
     private readonly prefillRateOf: (instances: number) => number,
     private readonly decodeRateOf: (instances: number) => number,
   ) {}
@@ -425,8 +432,13 @@ export class SplitModel {
   }
 
   /** The range of prefill counts that leave each phase its own demand (phaseFloors). */
+  /** Does `d` carry the decode demand the floor is sized for? */
+  decodeCarriesBase(d: number): boolean {
+    return memo(this.decodeRates, d, this.decodeRateOf) >= this.baseDecodeDemand && this.others.every((m) => m.decodeCarriesBase(d));
+  }
+
   floors(): SplitBounds {
-    return phaseFloors(this.pool, (p) => this.prefillCarriesBase(p), (d) => this.decodeHeadroom(d) >= 1);
+    return phaseFloors(this.pool, (p) => this.prefillCarriesBase(p), (d) => this.decodeCarriesBase(d));
   }
 
   /** Largest multiple of the demand the split (p, pool − p) carries within both SLOs. */

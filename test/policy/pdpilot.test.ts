@@ -213,6 +213,20 @@ t.test('phase floors: a large burst factor never takes decode below its own dema
   t.ok(unbounded.bestPrefill(8) >= best, 'the floor only ever holds prefill back');
 });
 
+t.test('phase floors carry the expected load: the upper band only distributes what is left', async (t) => {
+  // Conv-like load on 16 GPUs, forecast mean 24 req/s with an upper band of 30: sized on the band, decode alone
+  // would claim 11 instances as its floor and pin prefill at 5 (conv, 16 GPUs: 5P/11D where 7P/9D serves).
+  const lengths = { inputMean: 1150, inputSecondMoment: 1150 ** 2 * 1.3, outputMean: 260 };
+  const floorsFor = (base: number) => splitModel({ profile, slo }, 16, lengths, 30, 30, 300e9, base, base).floors();
+  const onBand = floorsFor(30);
+  const onMean = floorsFor(24);
+  t.ok(onMean.maxPrefill > onBand.maxPrefill, `decode floor on the mean leaves up to ${onMean.maxPrefill}P, on the band ${onBand.maxPrefill}P`);
+  // The policy sizes its floors on the forecast mean.
+  const forecast = { ...forecastOf(24, 1150, 260, 1150 ** 2 * 1.3), requestsPerSecond: { mean: 24, low: 18, high: 30 } };
+  const decision = pdpilot({ minSampleRequests: 0, recentIntervals: 0 }).decide(context(12, 4, { forecast }));
+  t.equal(decision.reason.detail?.maxPrefill, onMean.maxPrefill, `${decision.reason.code}: floors ${String(decision.reason.detail?.minPrefill)}–${String(decision.reason.detail?.maxPrefill)}`);
+});
+
 t.test('recent intervals: the plan also carries the load just seen, not only the forecast', async (t) => {
   // The forecast is conv-like (short prompts, long outputs); two minutes ago the load was code-like.
   const forecast = forecastOf(8, 800, 250, 800 ** 2 * 1.3);
