@@ -85,6 +85,14 @@ export abstract class BandedForecaster implements Forecaster {
   protected intervalSeconds: number | undefined;
   /** Samples observed so far. */
   protected observed = 0;
+  /**
+   * Whether a sample with traffic has been learned. Until then the model has
+   * no level to forecast from: rate models start their level at the first
+   * busy sample (not at the idle ticks before it), and the jump from idle to
+   * the first traffic is not a forecast error — recorded as a residual, that
+   * one onset would hold the band at its width for the whole residual window.
+   */
+  protected sawTraffic = false;
   protected readonly lengths: RequestWeightedLengths;
   private readonly bandQuantile: number;
   private readonly residuals: RingBuffer<number>;
@@ -101,11 +109,12 @@ export abstract class BandedForecaster implements Forecaster {
   observe(sample: LoadSample): void {
     checkSample(sample, this.intervalSeconds);
     const rate = sample.requests / sample.intervalSeconds;
-    if (this.observed > 0) this.residuals.push(Math.abs(rate - Math.max(0, this.meanRate(1))));
+    if (this.sawTraffic) this.residuals.push(Math.abs(rate - Math.max(0, this.meanRate(1))));
     this.intervalSeconds = sample.intervalSeconds;
     this.learn(sample, rate);
     this.lengths.observe(sample);
     this.observed++;
+    if (sample.requests > 0) this.sawTraffic = true;
   }
 
   forecast(horizonSeconds: number): LoadForecast {

@@ -27,7 +27,7 @@ export class EwmaForecaster extends BandedForecaster {
   }
 
   protected learn(_sample: LoadSample, rate: number): void {
-    this.level = this.observed === 0 ? rate : this.alpha * rate + (1 - this.alpha) * this.level;
+    this.level = !this.sawTraffic ? rate : this.alpha * rate + (1 - this.alpha) * this.level;
   }
 
   protected meanRate(): number {

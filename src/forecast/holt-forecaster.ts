@@ -70,7 +70,7 @@ export class HoltForecaster extends BandedForecaster {
   }
 
   protected learn(_sample: LoadSample, rate: number): void {
-    if (this.observed === 0) this.state.start(rate);
+    if (!this.sawTraffic) this.state.start(rate);
     else this.state.update(rate);
   }
 

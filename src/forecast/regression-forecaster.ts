@@ -70,7 +70,7 @@ export class RegressionForecaster extends BandedForecaster {
   }
 
   protected learn(sample: LoadSample, rate: number): void {
-    this.fallbackRate = this.observed === 0 ? rate : this.fallbackAlpha * rate + (1 - this.fallbackAlpha) * this.fallbackRate;
+    this.fallbackRate = !this.sawTraffic ? rate : this.fallbackAlpha * rate + (1 - this.fallbackAlpha) * this.fallbackRate;
     // The base updates the held lengths after learn(); this interval's row needs them now.
     const held = sample.requests > 0 ? sample : this.lengths.current();
     this.history.push({

@@ -5,7 +5,9 @@ import { otherRole, type Role } from '../domain/role.js';
 import type { Forecaster } from '../forecast/forecaster.js';
 import { observedMean } from './correction.js';
 import { bisectLargest } from '../lib/stats.js';
+import { meanPrefillSeconds } from '../perf/capacity.js';
 import { kvTransferSeconds } from '../perf/latency.js';
+import type { Profile } from '../perf/profile.js';
 import { decodePoolRate, decodeSlots, mgcWaitQuantileSeconds, prefillPoolRate, prefillService, type DecodeSlots, type PrefillService } from './pdpilot-capacity.js';
 import { ForecasterChoiceSchema, forecasterOf, type ForecasterChoosingPolicy } from './pdpilot-forecast.js';
 import type { LengthMoments } from './phase-capacity.js';
@@ -55,6 +57,11 @@ export const PdpilotParamsSchema = Type.Object(
         'requests the history must hold before the first plan. 1: plan from the first interval that saw traffic — moments from n requests are off by about CV/√n, but the even split the pool starts from is no estimate at all, and the hysteresis and gain-vs-cost test still guard every later flip',
     }),
     linkGBps: Type.Number({ exclusiveMinimum: 0, default: 300, description: 'prefill→decode KV link, GB/s, for the TTFT budget (NVLink-class, as DistServe places P and D)' }),
+    holdWithinError: Type.Boolean({
+      default: true,
+      description:
+        'keep a split that observably meets both SLOs and carries the sized load (headroom ≥ 1) when the plan is predicted better by no more than the estimate\'s own relative uncertainty (burst-factor spread, 1/√n of the last interval\'s n requests; unbounded before two busy intervals): reason `hold-within-error`',
+    }),
     recentIntervals: Type.Integer({
       minimum: 0,
       default: 8,
@@ -77,6 +84,7 @@ export const PDPILOT_REASONS = [
   'hold-at-plan',
   'hold-hysteresis',
   'hold-cost',
+  'hold-within-error',
   'reactive-prefill-pressure',
   'reactive-decode-pressure',
 ] as const;
@@ -98,9 +106,10 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
    * over the rate observed (burstFactor). State that depends only on the
    * contexts seen, as the Policy contract allows.
    */
-  private readonly burst = new BurstFactor();
+  private readonly burst: BurstFactor;
 
   constructor(readonly params: PdpilotParams) {
+    this.burst = new BurstFactor();
     // Fail at creation, naming the model, rather than when the simulator builds the controller.
     forecasterOf(params.forecaster);
   }
@@ -151,7 +160,10 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
       burst * sizedRate + queuedPrefill / horizonSeconds,
       sizedRate + queuedDecode / horizonSeconds,
       linkBytesPerSecond,
-      sizedRate + queuedPrefill / horizonSeconds,
+      // The floors carry the expected load (the forecast mean, and each recent load below); the band and κ
+      // only distribute the instances left (docs/policies/pdpilot.md, "Phase floors").
+      meanRate + queuedPrefill / horizonSeconds,
+      meanRate + queuedDecode / horizonSeconds,
     );
     const recent = context.history.slice(-this.params.recentIntervals).filter((x) => x.requests > 0 && x.inputMean > 0);
     if (this.params.recentIntervals > 0 && recent.length > 0) {
@@ -184,6 +196,16 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
       return hold('slo-infeasible', 'no split meets the SLO for this load (a prompt or a decode step alone exceeds it): keeping the split', detail);
     }
 
+    const bounds = model.floors();
+    const outsideFloors = (p: number) => p < bounds.minPrefill || p > bounds.maxPrefill;
+    if (this.params.holdWithinError && best !== current.prefill && !outsideFloors(current.prefill)) {
+      const guard = this.withinError(context, workers, model, current.prefill, best, queuedPrefill, queuedDecode);
+      Object.assign(detail, guard.detail);
+      if (guard.hold) {
+        return hold('hold-within-error', `${current.prefill}P/${current.decode}D meets both SLOs and carries the sized load; the plan ${best}P is predicted ${(100 * (guard.detail.predictedAdvantage ?? 0)).toFixed(0)} % better, within the ±${(100 * (guard.detail.modelUncertainty ?? 0)).toFixed(0)} % the estimate is uncertain by`, detail);
+      }
+    }
+
     // Walk toward the plan, paying for each flip with the least busy worker left.
     const direction = Math.sign(best - current.prefill);
     const from: Role = direction > 0 ? 'decode' : 'prefill';
@@ -192,8 +214,6 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
     let last: StepEconomics | undefined;
     let taken = 0;
     // A split below a phase's floor starves that phase: the steps back to the floor are not weighed.
-    const bounds = model.floors();
-    const outsideFloors = (p: number) => p < bounds.minPrefill || p > bounds.maxPrefill;
     let forced = 0;
     while (prefill !== best) {
       const donor = donors[taken];
@@ -225,6 +245,54 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
     const corrected = this.correct(context, workers, current, model, best, detail, queuedPrefill, queuedDecode);
     if (corrected) return corrected;
     return hold(planCode, holdMessage(planCode, current, best, last), detail);
+  }
+
+  /**
+   * The safeguard against flips the model cannot justify
+   * (docs/policies/pdpilot.md, "Hold within model error"). A split that
+   * observably meets both SLOs (TTFT and TPOT p90 within SLO, prefill
+   * backlog under the TTFT SLO, no decode KV pressure) and that the model
+   * says carries the sized load (headroom ≥ 1) is kept when the plan's
+   * predicted advantage, headroom(plan) ÷ headroom(current) − 1, is no
+   * larger than the relative uncertainty of the estimate behind it:
+   * √(spread(κ)² + 1/n), with spread(κ) the relative spread of the recent
+   * burst evidence and 1/√n the sampling error of moments from the last
+   * interval's n requests (lengths have CV ≈ 1); unbounded before two busy
+   * intervals. "Meets" needs an observation: an interval with no completed
+   * request holds nothing back. No tuned constant: every term is measured.
+   */
+  withinError(
+    context: PolicyContext,
+    workers: WorkerSnapshot[],
+    model: SplitModel,
+    currentPrefill: number,
+    best: number,
+    queuedPrefill: number,
+    queuedDecode: number,
+  ): { hold: boolean; detail: Record<string, number> } {
+    const { slo, snapshot } = context;
+    const ttftP90 = observedMean(snapshot, 'prefill', 'ttftP90Seconds');
+    const tpotP90 = observedMean(snapshot, 'decode', 'tpotP90Seconds');
+    const readyPrefill = workers.filter((w) => w.role === 'prefill' && w.status === 'ready').length;
+    const decodeWorkers = workers.filter((w) => w.role === 'decode');
+    const kvUsage = decodeWorkers.length === 0 ? 0 : decodeWorkers.reduce((s, w) => s + w.kvUsage, 0) / decodeWorkers.length;
+    const backlogSeconds = readyPrefill === 0 ? Number.POSITIVE_INFINITY : (queuedPrefill * model.service.meanSeconds) / readyPrefill;
+    const meeting =
+      ttftP90 !== undefined && ttftP90 <= slo.ttftSeconds && (tpotP90 === undefined || tpotP90 <= slo.tpotSeconds) && backlogSeconds <= slo.ttftSeconds && !(queuedDecode > 0 && kvUsage >= this.params.kvPressure);
+    const last = context.history[context.history.length - 1];
+    const n = last ? last.requests : 0;
+    // The rate band is left out: a rate error scales the headroom of every split alike, so it hardly moves their
+    // ratio (the code trace's band, 150 % of its mean, held 9P/7D against a steady plan of 14P). Before two busy
+    // intervals, though, nothing has been measured — the first busy interval is often a partial one — and the
+    // estimate counts as unbounded.
+    const busyIntervals = context.history.filter((x) => x.requests > 0).length;
+    const startUp = busyIntervals < 2 ? Number.POSITIVE_INFINITY : 0;
+    const spread = this.burst.spread();
+    const uncertainty = startUp + Math.sqrt(spread * spread + (n > 0 ? 1 / n : 1));
+    const now = model.headroom(currentPrefill);
+    const advantage = model.headroom(best) / now - 1;
+    const hold = meeting && now >= 1 && advantage <= uncertainty;
+    return { hold, detail: { predictedAdvantage: advantage, modelUncertainty: Math.min(uncertainty, 1e9), meetingSlo: meeting ? 1 : 0 } };
   }
 
   /**
@@ -295,6 +363,7 @@ export function splitModel(
   decodeDemand: number,
   linkBytesPerSecond: number,
   basePrefillDemand = prefillDemand,
+  baseDecodeDemand = decodeDemand,
 ): SplitModel {
   const { profile, slo } = context;
   const slots = decodeSlots(profile, slo.tpotSeconds, lengths);
@@ -307,6 +376,7 @@ export function splitModel(
     prefillDemand,
     decodeDemand,
     basePrefillDemand,
+    baseDecodeDemand,
     (p) => prefillPoolRate(profile, p, slo.ttftSeconds, slo.attainment, lengths, linkBytesPerSecond),
     (d) => decodePoolRate(profile, d, slots, slo.attainment, lengths),
   );
@@ -330,6 +400,8 @@ export class SplitModel {
     private readonly decodeDemand: number,
     /** Prefill demand without the burst factor: what the floor of the prefill side must carry. */
     private readonly basePrefillDemand: number,
+    /** Decode demand the floor of the decode side must carry. */
+    private readonly baseDecodeDemand: number,
     private readonly prefillRateOf: (instances: number) => number,
     private readonly decodeRateOf: (instances: number) => number,
   ) {}
@@ -360,8 +432,13 @@ export class SplitModel {
   }
 
   /** The range of prefill counts that leave each phase its own demand (phaseFloors). */
+  /** Does `d` carry the decode demand the floor is sized for? */
+  decodeCarriesBase(d: number): boolean {
+    return memo(this.decodeRates, d, this.decodeRateOf) >= this.baseDecodeDemand && this.others.every((m) => m.decodeCarriesBase(d));
+  }
+
   floors(): SplitBounds {
-    return phaseFloors(this.pool, (p) => this.prefillCarriesBase(p), (d) => this.decodeHeadroom(d) >= 1);
+    return phaseFloors(this.pool, (p) => this.prefillCarriesBase(p), (d) => this.decodeCarriesBase(d));
   }
 
   /** Largest multiple of the demand the split (p, pool − p) carries within both SLOs. */
@@ -490,19 +567,23 @@ function unconstrainedBestSplit(pool: number, prefillHeadroom: (p: number) => nu
   return inPool && headroom(currentPrefill) >= headroom(best) ? currentPrefill : best;
 }
 
-/** z of the 90th percentile of a normal: the observed TTFT figure is a p90. (Cantelli's distribution-free k = 3 was tried: it under-corrects the bursty code trace, docs/policies/pdpilot.md.) */
+/** z of the 90th percentile of a normal: the observed TTFT figure is a p90. (Cantelli's distribution-free k = 3 on S was tried: it under-corrects the bursty code trace, docs/policies/pdpilot.md.) */
 const Z90 = 1.2816;
+/** φ(Z90): the standard normal density at its 90th percentile. */
+const NORMAL_DENSITY_AT_P90 = Math.exp(-(Z90 * Z90) / 2) / Math.sqrt(2 * Math.PI);
 /** Weight of the newest interval in the burst factor; the forecasters' default smoothing weight. */
 const BURST_ALPHA = 0.5;
+/** Per-interval burst evidences whose spread measures how uncertain κ is (8 min at 30 s: twice `recentIntervals`' default). */
+const BURST_SPREAD_WINDOW = 16;
 
 /**
  * Burst factor κ ≥ 1 of the prefill arrivals (docs/policies/pdpilot.md,
  * "Burst factor"). The model assumes Poisson arrivals within an interval;
  * bursty traffic queues far more. From the last interval we know the
  * arrival rate λ, the lengths and the TTFT p90 the fleet saw, so we find
- * the rate λ_eff at which the model's conservative p90,
- * E[S] + 1.28·σ_S + W₉₀(λ_eff) + transfer on the ready prefill
- * instances, equals the observation; κ = λ_eff / λ, never below 1. A late first token is
+ * the rate λ_eff at which the model's p90, S₉₀ + W₉₀(λ_eff) + transfer on
+ * the ready prefill instances (S₉₀: prefillServiceP90Seconds, log-normal
+ * prompt lengths), equals the observation; κ = λ_eff / λ, never below 1. A late first token is
  * blamed on prefill only when decode showed no pressure (requests waiting
  * for KV, or KV ≥ kvPressure) at this observation **or the previous one**:
  * the TTFT p90 covers the whole interval, and a KV stall that cleared
@@ -512,6 +593,17 @@ const BURST_ALPHA = 0.5;
 export class BurstFactor {
   value = 1;
   private decodePressureBefore = false;
+  /** The last BURST_SPREAD_WINDOW per-interval evidences, oldest first. */
+  private readonly recent: number[] = [];
+
+  /** Relative spread (standard deviation ÷ mean) of the recent per-interval evidence; 0 with fewer than two. */
+  spread(): number {
+    const n = this.recent.length;
+    if (n < 2) return 0;
+    const mean = this.recent.reduce((a, b) => a + b, 0) / n;
+    const variance = this.recent.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
+    return Math.sqrt(variance) / mean;
+  }
 
   update(context: PolicyContext, workers: readonly WorkerSnapshot[], queuedDecode: number, kvPressure: number, linkBytesPerSecond: number): number {
     const decodeWorkers = workers.filter((w) => w.role === 'decode');
@@ -520,6 +612,10 @@ export class BurstFactor {
     const blamed = decodePressure || this.decodePressureBefore;
     this.decodePressureBefore = decodePressure;
     const factor = blamed ? undefined : burstEvidence(context, workers, linkBytesPerSecond);
+    if (factor !== undefined) {
+      this.recent.push(factor);
+      if (this.recent.length > BURST_SPREAD_WINDOW) this.recent.shift();
+    }
     if (factor !== undefined) this.value = (1 - BURST_ALPHA) * this.value + BURST_ALPHA * factor;
     return this.value;
   }
@@ -528,19 +624,49 @@ export class BurstFactor {
 /** κ implied by the last interval alone (see BurstFactor); undefined when there is no evidence. */
 export function burstEvidence(context: PolicyContext, workers: readonly WorkerSnapshot[], linkBytesPerSecond: number): number | undefined {
   const last = context.history[context.history.length - 1];
-  const observed = observedMean(context.snapshot, 'prefill', 'ttftP90Seconds');
+  const observedP90 = observedMean(context.snapshot, 'prefill', 'ttftP90Seconds');
   const instances = workers.filter((w) => w.role === 'prefill' && w.status === 'ready').length;
-  if (!last || !(last.requests > 0) || observed === undefined || instances === 0) return undefined;
+  if (!last || !(last.requests > 0) || observedP90 === undefined || instances === 0) return undefined;
   const rate = last.requests / last.intervalSeconds;
   const lengths = { inputMean: last.inputMean, inputSecondMoment: Math.max(last.inputSecondMoment, last.inputMean ** 2), outputMean: last.outputMean };
   const service = prefillService(context.profile, lengths);
   if (!(service.meanSeconds > 0)) return undefined;
-  const fixed = service.meanSeconds * (1 + Z90 * Math.sqrt(service.scv)) + kvTransferSeconds(context.profile, lengths.inputMean, linkBytesPerSecond);
+  const fixed = prefillServiceP90Seconds(context.profile, lengths) + kvTransferSeconds(context.profile, lengths.inputMean, linkBytesPerSecond);
   const modelP90 = (r: number) => fixed + mgcWaitQuantileSeconds(r, instances, service, 0.9);
+  // The observed p90 is an estimate from n requests: its standard error is √(0.9·0.1/n) / f(p90), f the density
+  // there, ≈ 1.71·σ_S/√n for a normal spread σ_S (docs/policies/pdpilot.md, "Burst factor"). The evidence is
+  // taken at the one-sided 90 % lower confidence bound, so an excess the sample cannot tell from the model's
+  // own p90 reads as no burst: at light load on a large pool the modelled p90 is flat in the rate, and a
+  // 0.01 s excess inverted to κ ≈ 17 (code trace, 16 GPUs).
+  const standardError = (Math.sqrt(0.9 * 0.1) / NORMAL_DENSITY_AT_P90) * service.meanSeconds * Math.sqrt(service.scv) / Math.sqrt(last.requests);
+  const observed = observedP90 - Z90 * standardError;
   if (!(observed > modelP90(rate))) return 1;
   const stable = (instances / service.meanSeconds) * (1 - 1e-9);
   if (!(stable > rate)) return 1;
-  return bisectLargest((r) => modelP90(r) <= observed, rate, stable, 1e-3) / rate;
+  const evidence = bisectLargest((r) => modelP90(r) <= observed, rate, stable, 1e-3) / rate;
+  // Conditioning: below the knee — the load at which the model starts to queue at the p90 (P(wait) > 10 %) —
+  // the modelled p90 is flat in the rate, so any excess inverts to the knee itself. The evidence then says only
+  // "the pool behaved as if at its knee"; it is weighted by how far toward the knee the interval's load was.
+  const knee = bisectLargest((r) => mgcWaitQuantileSeconds(r, instances, service, 0.9) === 0, 0, stable, 1e-3);
+  const weight = Math.min(1, rate / Math.max(knee, Number.MIN_VALUE));
+  return 1 + (evidence - 1) * weight;
+}
+
+/**
+ * The 90th percentile of one prompt's prefill time, with prompt lengths
+ * taken as log-normal with the observed E[l] and E[l²] (σ² = ln(E[l²]/E[l]²)):
+ * prompt lengths are right-skewed, and the normal approximation
+ * E[S] + 1.28·σ_S under-states the p90 of a heavy-tailed mix, so that a
+ * quiet interval's long prompts read as queueing (a "burst") — at light
+ * load on a large pool, where the modelled wait is flat in the rate, a
+ * 0.1 s shortfall inverts to a κ of 10–50 (docs/policies/pdpilot.md).
+ */
+export function prefillServiceP90Seconds(profile: Profile, lengths: LengthMoments): number {
+  const mean = lengths.inputMean;
+  if (!(mean > 0)) return meanPrefillSeconds(profile, 0, 0);
+  const sigma2 = Math.log(Math.max(1, lengths.inputSecondMoment / (mean * mean)));
+  const l90 = Math.exp(Math.log(mean) - sigma2 / 2 + Z90 * Math.sqrt(sigma2));
+  return meanPrefillSeconds(profile, l90, l90 * l90);
 }
 
 /**

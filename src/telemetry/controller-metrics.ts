@@ -60,6 +60,7 @@ export const POLICY_REASON_CODES = [
   'hold-at-plan',
   'hold-hysteresis',
   'hold-cost',
+  'hold-within-error',
   'reactive-prefill-pressure',
   'reactive-decode-pressure',
   // an operator's manual role override, carried out by the live controller service

@@ -46,6 +46,21 @@ t.test('a constant series is forecast exactly, at every horizon, with a zero-wid
   }
 });
 
+t.test('traffic onset after idle ticks: the level starts at the first busy interval and the jump is no residual', async (t) => {
+  // A controller that starts before traffic sees idle intervals first (the simulator's first tick, a daemon
+  // started at night). The jump to the first traffic is not a forecast error: as a residual it would hold the
+  // upper band 4 req/s wide for the whole residual window (docs/policies/pdpilot.md, "Forecast onset").
+  const samples = series([0, 0, ...Array<number>(10).fill(4)]);
+  for (const name of FORECASTER_NAMES.filter((n) => n !== 'holt-winters')) {
+    const f = feed(createForecaster(name), samples).forecast(60);
+    t.ok(Math.abs(f.requestsPerSecond.mean - 4) < 1e-9, `${name} level from the first busy interval: ${f.requestsPerSecond.mean}`);
+    t.ok(f.requestsPerSecond.high - f.requestsPerSecond.low < 1e-9, `${name} band: ${f.requestsPerSecond.low}–${f.requestsPerSecond.high}`);
+  }
+  // A level change after traffic has been seen is an error like any other.
+  const later = feed(createForecaster('ewma'), series([4, 4, 8, 8])).forecast(60);
+  t.ok(later.requestsPerSecond.high - later.requestsPerSecond.mean > 0, 'later jumps widen the band');
+});
+
 t.test('on a linear trend damped Holt tracks where EWMA and last-value lag', async (t) => {
   // 1 → 1.1 → 1.2 …: the next interval is 0.1 req/s above the last.
   const rates = Array.from({ length: 40 }, (_, i) => 1 + 0.1 * i);

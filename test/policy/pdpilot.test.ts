@@ -5,10 +5,11 @@ import type { LoadSample } from '../../src/domain/load.js';
 import type { Role } from '../../src/domain/role.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { md1WaitQuantileSeconds } from '../../src/perf/queueing.js';
-import { decodePoolRate, decodeResidenceSeconds, decodeSlots, erlangC, mgcWaitQuantileSeconds, poissonTail, prefillPoolRate } from '../../src/policy/pdpilot-capacity.js';
-import { decodeStepMs } from '../../src/perf/latency.js';
+import { decodePoolRate, decodeResidenceSeconds, decodeSlots, erlangC, mgcWaitQuantileSeconds, poissonTail, prefillPoolRate, prefillService } from '../../src/policy/pdpilot-capacity.js';
+import { decodeStepMs, kvTransferSeconds } from '../../src/perf/latency.js';
 import { choosesForecaster } from '../../src/policy/pdpilot-forecast.js';
-import { BurstFactor, PDPILOT_REASONS, PdpilotPolicy, phaseFloors, splitModel } from '../../src/policy/pdpilot-policy.js';
+import { BurstFactor, burstEvidence, PDPILOT_REASONS, PdpilotPolicy, phaseFloors, prefillServiceP90Seconds, splitModel } from '../../src/policy/pdpilot-policy.js';
+import { meanPrefillSeconds } from '../../src/perf/capacity.js';
 import type { PolicyContext, PolicyDecision } from '../../src/policy/policy.js';
 import { createPolicy } from '../../src/policy/registry.js';
 import { FakeFleet } from '../control/fixtures/fake-fleet.js';
@@ -178,6 +179,45 @@ t.test('burst factor: a late first token right after decode pressure is not blam
   t.ok(kv.update(late(0.2, 0), usable(late(0.2, 0)), 0, 0.9, 300e9) > 1.5, 'two clean ticks: evidence again');
 });
 
+t.test('burst factor: the service p90 is that of log-normal prompt lengths, so long prompts at light load are no burst', async (t) => {
+  // E[l²] = 1.2·E[l]²: prompt lengths are right-skewed; the log-normal p90 prompt is exp(μ + 1.28σ), σ² = ln 1.2.
+  const lengths = { inputMean: 2000, inputSecondMoment: 2000 ** 2 * 1.2, outputMean: 30 };
+  const sigma = Math.sqrt(Math.log(1.2));
+  const l90 = Math.exp(Math.log(2000) - sigma ** 2 / 2 + 1.2816 * sigma);
+  const p90 = prefillServiceP90Seconds(profile, lengths);
+  t.ok(Math.abs(p90 - meanPrefillSeconds(profile, l90, l90 * l90)) < 1e-12, `S(l₉₀), l₉₀ = ${l90.toFixed(0)}`);
+  const service = prefillService(profile, lengths);
+  const normal = service.meanSeconds * (1 + 1.2816 * Math.sqrt(service.scv));
+  t.ok(p90 > normal, `above the normal approximation E[S] + 1.28·σ_S here (${p90.toFixed(3)} vs ${normal.toFixed(3)} s)`);
+  // 15 prefill instances at 1 req/s: the model has no queueing at all, its p90 is flat in the rate until near
+  // saturation. A TTFT p90 between the two service p90s used to invert to a rate near saturation (κ ≈ 40).
+  const observed = (p90 + normal) / 2 + kvTransferSeconds(profile, 2000, 300e9);
+  const history = [{ startSeconds: 540, intervalSeconds: 60, requests: 60, ...lengths }];
+  const quiet = context(15, 1, { history }, (role) => (role === 'prefill' ? { ttftP90Seconds: observed } : {}));
+  t.equal(burstEvidence(quiet, usable(quiet), 300e9), 1, 'within the service p90: κ evidence 1');
+});
+
+t.test('burst factor: evidence is taken at the lower confidence bound of the observed p90 and weighted by conditioning', async (t) => {
+  const lengths = { inputMean: 1500, inputSecondMoment: 1500 ** 2 * 1.3, outputMean: 100 };
+  const p90 = prefillServiceP90Seconds(profile, lengths) + kvTransferSeconds(profile, 1500, 300e9);
+  const evidence = (prefill: number, requests: number, intervalSeconds: number, ttftP90Seconds: number) => {
+    const c = context(prefill, 1, { history: [{ startSeconds: 0, intervalSeconds, requests, ...lengths }] }, (role) => (role === 'prefill' ? { ttftP90Seconds } : {}));
+    return burstEvidence(c, usable(c), 300e9) as number;
+  };
+  // 3 req/s on 4 instances, a TTFT p90 20 ms above the model's: from 30 requests (30 s) that is within the
+  // p90's sampling error (±1.71·σ_S/√n); from 30 000 (10 000 s) it is not.
+  t.equal(evidence(4, 30, 10, p90 + 0.02), 1, 'few requests: within sampling error, no burst');
+  t.ok(evidence(4, 30_000, 10_000, p90 + 0.02) > 1, 'many requests: the same excess is evidence');
+  // Light load on a large pool: 1 req/s on 15 instances. The modelled p90 is flat in the rate up to the knee
+  // (where the pool starts to queue at the p90, ~ρ 0.6), so a 0.3 s excess inverted to κ ≈ 40 before; weighted
+  // by rate ÷ knee rate, it is a small correction.
+  const light = evidence(15, 60, 60, p90 + 0.3);
+  t.ok(light > 1 && light < 3, `light load, 15 instances: κ evidence ${light.toFixed(2)}`);
+  // Near the knee the evidence keeps its full weight: 4 instances at a load that queues.
+  const busy = evidence(4, 600, 60, 2);
+  t.ok(busy > 1.3, `10 req/s on 4 instances with a 2 s TTFT p90: κ evidence ${busy.toFixed(2)}`);
+});
+
 t.test('phase floors: a large burst factor never takes decode below its own demand', async (t) => {
   t.same(phaseFloors(8, (p) => p >= 3, (d) => d >= 2), { minPrefill: 3, maxPrefill: 6 });
   t.same(phaseFloors(8, (p) => p >= 5, (d) => d >= 5), { minPrefill: 1, maxPrefill: 7 }, 'overlapping floors: no bounds, the shortfall is balanced');
@@ -189,6 +229,20 @@ t.test('phase floors: a large burst factor never takes decode below its own dema
   t.ok(model.decodeHeadroom(16 - best) >= 1, `decode keeps its demand: ${best}P/${16 - best}D, decode headroom ${model.decodeHeadroom(16 - best).toFixed(2)}`);
   const unbounded = splitModel({ profile, slo }, 16, lengths, 10 * rate, rate, 300e9, 10 * rate);
   t.ok(unbounded.bestPrefill(8) >= best, 'the floor only ever holds prefill back');
+});
+
+t.test('phase floors carry the expected load: the upper band only distributes what is left', async (t) => {
+  // Conv-like load on 16 GPUs, forecast mean 24 req/s with an upper band of 30: sized on the band, decode alone
+  // would claim 11 instances as its floor and pin prefill at 5 (conv, 16 GPUs: 5P/11D where 7P/9D serves).
+  const lengths = { inputMean: 1150, inputSecondMoment: 1150 ** 2 * 1.3, outputMean: 260 };
+  const floorsFor = (base: number) => splitModel({ profile, slo }, 16, lengths, 30, 30, 300e9, base, base).floors();
+  const onBand = floorsFor(30);
+  const onMean = floorsFor(24);
+  t.ok(onMean.maxPrefill > onBand.maxPrefill, `decode floor on the mean leaves up to ${onMean.maxPrefill}P, on the band ${onBand.maxPrefill}P`);
+  // The policy sizes its floors on the forecast mean.
+  const forecast = { ...forecastOf(24, 1150, 260, 1150 ** 2 * 1.3), requestsPerSecond: { mean: 24, low: 18, high: 30 } };
+  const decision = pdpilot({ minSampleRequests: 0, recentIntervals: 0 }).decide(context(12, 4, { forecast }));
+  t.equal(decision.reason.detail?.maxPrefill, onMean.maxPrefill, `${decision.reason.code}: floors ${String(decision.reason.detail?.minPrefill)}–${String(decision.reason.detail?.maxPrefill)}`);
 });
 
 t.test('recent intervals: the plan also carries the load just seen, not only the forecast', async (t) => {
@@ -203,6 +257,45 @@ t.test('recent intervals: the plan also carries the load just seen, not only the
     (recent.reason.detail?.planPrefill as number) > (forecastOnly.reason.detail?.planPrefill as number),
     `plan ${String(recent.reason.detail?.planPrefill)}P with the code interval in view, ${String(forecastOnly.reason.detail?.planPrefill)}P on the forecast alone`,
   );
+});
+
+t.test('hold within model error: a split meeting its SLOs is kept when the plan is better by less than the estimate is uncertain', async (t) => {
+  // 4P/4D, 3 req/s of 2000-token prompts and 100-token outputs: the model's best split is 5P/3D, 6.5 % more
+  // headroom (past the 5 % hysteresis). The fleet reports both SLOs met. 60 requests in the last interval:
+  // moments off by ±13 %.
+  const forecast = forecastOf(3, 2000, 100, 2000 ** 2 * 1.3);
+  const interval = (startSeconds: number, requests: number) => ({ startSeconds, intervalSeconds: 60, requests, inputMean: 2000, inputSecondMoment: 2000 ** 2 * 1.3, outputMean: 100 });
+  // Two busy intervals: the forecaster's band (0 here) is measured, not unknown.
+  const at = (requests: number, ttftP90Seconds: number, params: Record<string, unknown> = {}, history = [interval(480, requests), interval(540, requests)]) =>
+    pdpilot({ minSampleRequests: 0, recentIntervals: 0, ...params }).decide(
+      context(4, 4, { forecast, history }, (role) => (role === 'prefill' ? { ttftP90Seconds } : { tpotP90Seconds: 0.05, kvUsage: 0.2 })),
+    );
+  const held = at(60, 0.12);
+  t.same(reasonProblems(held), [], 'known code, no NaN');
+  t.equal(held.reason.code, 'hold-within-error', held.reason.message);
+  t.same(held.changes, []);
+  const advantage = held.reason.detail?.predictedAdvantage as number;
+  const uncertainty = held.reason.detail?.modelUncertainty as number;
+  t.ok(advantage > 0 && advantage <= uncertainty, `advantage ${advantage.toFixed(3)} ≤ uncertainty ${uncertainty.toFixed(3)}`);
+  t.ok(Math.abs(uncertainty - 1 / Math.sqrt(60)) < 1e-9, 'no band, no burst spread: the sampling error of 60 requests');
+  // Without the safeguard the same context moves.
+  t.equal(at(60, 0.12, { holdWithinError: false }).reason.code, 'plan-move');
+  // Many requests: the estimate is precise, the same advantage exceeds it, and the plan is taken.
+  t.equal(at(60_000, 0.12).reason.code, 'plan-move', 'advantage beyond the sampling error');
+  // A wide rate band is no reason to hold: a rate error scales every split's headroom alike.
+  const wide = pdpilot({ minSampleRequests: 0, recentIntervals: 0 }).decide(
+    context(4, 4, { forecast: { ...forecast, requestsPerSecond: { mean: 3, low: 0.5, high: 6 } }, history: [interval(480, 60_000), interval(540, 60_000)] }, (role) =>
+      role === 'prefill' ? { ttftP90Seconds: 0.12 } : { tpotP90Seconds: 0.05, kvUsage: 0.2 },
+    ),
+  );
+  t.equal(wide.reason.code, 'plan-move', `band ±100 %: ${wide.reason.message}`);
+  // One busy interval only (start-up, often a partial interval): no forecast error measured yet, the band is
+  // unknown rather than 0, and a split meeting its SLOs is kept however many requests that interval held.
+  const startUp = at(60_000, 0.12, {}, [interval(540, 60_000)]);
+  t.equal(startUp.reason.code, 'hold-within-error', 'start-up: the rate band is unknown');
+  t.same(reasonProblems(startUp), [], 'an unbounded uncertainty is reported finite, never NaN');
+  // The SLO is missed: the current split earns no benefit of the doubt.
+  t.not(at(60, 1.5).reason.code, 'hold-within-error', 'TTFT p90 over the SLO');
 });
 
 t.test('no oscillation: a noisy stationary load through the controller settles and never reverses', async (t) => {
