@@ -1,5 +1,5 @@
 // Router overhead benchmark (a benchmark, never a timed test):
-//   npm run bench:router [-- --seconds N --workers N --rate R --rounds N --full-rate R]
+//   npm run bench:router [-- --seconds N --workers N --rate R --rounds N --full-rate R --warmup S]
 //
 // Starts `pdpilot up` (a real process) over 16 fast sim workers on loopback
 // (8 prefill, 8 decode; every engine step ~0.5 ms), then drives it with wrk
@@ -46,6 +46,7 @@ const ROUNDS = arg('--rounds', 3);
 // streaming) costs the workers and the router several times the CPU of a
 // prefill, so on 2 cores it is measured at a rate they can carry.
 const FULL_RATE = arg('--full-rate', 200);
+const WARMUP_SECONDS = arg('--warmup', 5);
 const MODEL = 'facebook/opt-13b';
 const PROMPT_TOKENS = 32;
 // Paced connections in all (each path): with mean think time connections ÷ rate
@@ -198,9 +199,10 @@ const viaRouter = (maxTokens: number, rate?: number): Target => ({
 const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
 try {
   process.stdout.write(`router overhead: ${WORKERS} sim workers (${prefillWorkers} prefill), ${RATE} req/s, ${SECONDS} s per run, ${PROMPT_TOKENS}-token prompts\n`);
-  // Warm-up: connections, JIT, the tokenizer tables.
-  await load(viaRouter(1, RATE), 2);
-  await load(direct, 2);
+  // Warm-up: connections, JIT, the tokenizer tables (the first measured
+  // round ran visibly slower after a 2 s warm-up).
+  await load(viaRouter(1, RATE), WARMUP_SECONDS);
+  await load(direct, WARMUP_SECONDS);
 
   const line = (name: string, run: Run) =>
     `${name}: p50 ${fmt(run.p50)}  p99 ${fmt(run.p99)}  p99.9 ${fmt(run.p999)}  ${run.requests} requests at ${run.requestsPerSecond.toFixed(0)} req/s, ${run.non2xx} non-2xx, ${run.errors} errors\n`;
@@ -217,6 +219,8 @@ try {
   }
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? Number.NaN;
   process.stdout.write(`added by the router, median of ${ROUNDS} rounds: p50 ${fmt(median(added.map((a) => a.p50)))}  p99 ${fmt(median(added.map((a) => a.p99)))}\n`);
+  // The full path opens connections of its own (router → decode workers, decode → prefill workers for KV pulls).
+  await load(viaRouter(4, FULL_RATE), WARMUP_SECONDS);
   process.stdout.write(line(`router full path at ${FULL_RATE} req/s (max_tokens 4: prefill, KV pull, decode)`, await load(viaRouter(4, FULL_RATE), SECONDS)));
   process.stdout.write(line(`router max throughput (max_tokens 1, ${CONNECTIONS} connections, unpaced)`, await load(viaRouter(1), SECONDS)));
 } finally {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { bisectLargest, goodputRpsPerGpu, jointAttainment, logFactorial, mean, percentile, percentiles } from '../../src/lib/stats.js';
+import { bisectLargest, goodputRpsPerGpu, jointAttainment, logFactorial, mean, normalUpperTail, percentile, percentiles } from '../../src/lib/stats.js';
 import { binCounts, SlidingTimeWindow } from '../../src/lib/time-window.js';
 import { RingBuffer } from '../../src/lib/ring-buffer.js';
 import { backoffSeconds } from '../../src/lib/backoff.js';
@@ -75,4 +75,11 @@ t.test('logFactorial: exact below 256, Stirling above, continuous across the swi
   for (const n of [255, 256, 257, 1000, 123456]) {
     t.ok(Math.abs(logFactorial(n) - exact(n)) / exact(n) < 1e-12, `n = ${n}`);
   }
+});
+
+t.test('normalUpperTail: known quantiles of the standard normal', async (t) => {
+  t.ok(Math.abs(normalUpperTail(0) - 0.5) < 1e-7);
+  t.ok(Math.abs(normalUpperTail(1.2815515655) - 0.1) < 1e-7, 'the 90th percentile');
+  t.ok(Math.abs(normalUpperTail(-1.959963985) - 0.975) < 1e-7, 'the 2.5th percentile, from below');
+  t.ok(Math.abs(normalUpperTail(3.090232306) - 0.001) / 0.001 < 1e-6, 'the 99.9th percentile, relative');
 });

@@ -5,6 +5,7 @@ import type { LoadSample } from '../../src/domain/load.js';
 import type { Role } from '../../src/domain/role.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { md1WaitQuantileSeconds } from '../../src/perf/queueing.js';
+import { logFactorial, normalUpperTail } from '../../src/lib/stats.js';
 import { decodePoolRate, decodeResidenceSeconds, decodeSlots, erlangC, mgcWaitQuantileSeconds, poissonTail, prefillPoolRate, prefillService } from '../../src/policy/pdpilot-capacity.js';
 import { decodeStepMs, kvTransferSeconds } from '../../src/perf/latency.js';
 import { choosesForecaster } from '../../src/policy/pdpilot-forecast.js';
@@ -46,9 +47,25 @@ t.test('capacity: Erlang C, Poisson tail and M/G/c against known values', async 
     }
   }
   t.ok(worst < 1e-9, `windowed tail matches the full sum (worst difference ${worst})`);
-  // A fleet of fast instances: millions of slots. Normal approximation with continuity: P(N > mean) ≈ 1/2 − 1/(6√(2π·mean))·… ≈ 0.4998.
-  t.ok(Math.abs(poissonTail(4e6, 4e6) - 0.5) < 1e-3, 'mean = k = 4e6: about one half');
-  t.equal(poissonTail(4e6, 4e6 + 12 * 2000 + 31), 0, 'far above the mean: 0');
+  // Above a mean of 10,000: the Wilson–Hilferty approximation, against the windowed sum.
+  const windowedTail = (mean: number, k: number) => {
+    const half = 12 * Math.sqrt(mean) + 30;
+    const first = Math.max(0, Math.floor(mean - half));
+    let logTerm = -mean + first * Math.log(mean) - logFactorial(first);
+    let cdf = Math.exp(logTerm);
+    for (let i = first + 1; i <= k; i++) cdf += Math.exp((logTerm += Math.log(mean) - Math.log(i)));
+    return Math.max(0, 1 - cdf);
+  };
+  let worstApprox = 0;
+  for (const mean of [10_001, 3e4, 2e5, 4e6]) {
+    for (const z of [-6, -2, -1.28, 0, 0.5, 1.28, 2, 6]) {
+      const k = Math.round(mean + z * Math.sqrt(mean));
+      worstApprox = Math.max(worstApprox, Math.abs(poissonTail(mean, k) - windowedTail(mean, k)));
+    }
+  }
+  t.ok(worstApprox < 1e-6, `large means: within 1e-6 of the sum (worst ${worstApprox})`);
+  t.ok(poissonTail(4e6, 4e6 + 20_000) < 1e-20, 'ten standard deviations above the mean: ~0');
+  t.ok(poissonTail(4e6, 4e6 - 20_000) >= 1 - 1e-12, 'ten below: ~1');
   // One server, deterministic service: the Allen–Cunneen tail stays near the exact M/D/1 tail.
   const service = { meanSeconds: 0.2, scv: 0 };
   for (const rate of [2, 3, 4]) {
