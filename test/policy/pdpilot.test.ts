@@ -5,7 +5,7 @@ import type { LoadSample } from '../../src/domain/load.js';
 import type { Role } from '../../src/domain/role.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { md1WaitQuantileSeconds } from '../../src/perf/queueing.js';
-import { logFactorial, normalUpperTail } from '../../src/lib/stats.js';
+import { logFactorial } from '../../src/lib/stats.js';
 import { decodePoolRate, decodeResidenceSeconds, decodeSlots, erlangC, mgcWaitQuantileSeconds, poissonTail, prefillPoolRate, prefillService } from '../../src/policy/pdpilot-capacity.js';
 import { decodeStepMs, kvTransferSeconds } from '../../src/perf/latency.js';
 import { choosesForecaster } from '../../src/policy/pdpilot-forecast.js';
