@@ -100,14 +100,15 @@ interface Target {
   /** Requests per second over all connections; absent = as fast as the connections go. */
   rate?: number;
   connections: number;
-  /** One wrk thread per port on the URL's host (bench/wrk-paced.lua); absent = one thread at the URL. */
+  /** One wrk thread per port on the URL's host (bench/wrk-paced.lua); absent = `threads` threads at the URL. */
   ports?: number[];
+  threads?: number;
 }
 
 /** One wrk process against the target; bench/wrk-paced.lua prints the result as one JSON line. */
 function load(target: Target, seconds: number): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const threads = target.ports?.length ?? 1;
+    const threads = target.ports?.length ?? target.threads ?? 1;
     const args = [`-t${threads}`, `-c${target.connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', PACED_LUA, target.url, '--', String(target.rate ?? 0), String(target.connections), JSON.stringify(target.body)];
     const env = { ...process.env, WRK_PORTS: target.ports?.join(',') ?? '' };
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'], env });
@@ -194,6 +195,10 @@ const viaRouter = (maxTokens: number, rate?: number): Target => ({
   body: { model: MODEL, prompt_tokens: PROMPT_TOKENS, max_tokens: maxTokens, ignore_eos: true },
   ...(rate ? { rate } : {}),
   connections: CONNECTIONS,
+  // As many client threads as the direct path has (one per prefill worker):
+  // with one wrk thread for all 64 connections the client's own event loop
+  // queued responses, which counted against the router (p99 +3–5 ms).
+  threads: prefillWorkers,
 });
 
 const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
