@@ -66,3 +66,27 @@ t.test('a flip of a worker the router does not carry (an engine worker) is ignor
   await fleet.flipFinished('vllm-1');
   t.equal(fleet.countAccepting('prefill'), 1);
 });
+
+t.test('the poll timer reads one worker at a time, each once per interval', async (t) => {
+  let concurrent = 0;
+  let most = 0;
+  class SlowStateClient extends StateOnlyClient {
+    override async state(): Promise<WorkerState> {
+      concurrent++;
+      most = Math.max(most, concurrent);
+      await new Promise((r) => setTimeout(r, 2));
+      concurrent--;
+      return super.state();
+    }
+  }
+  const clients = Array.from({ length: 8 }, (_, i) => new SlowStateClient(`w${i}`, i < 4 ? 'prefill' : 'decode'));
+  const fleet = new FleetView(clients as unknown as WorkerClient[]);
+  fleet.start(0.4); // one poll every 50 ms
+  await new Promise((r) => setTimeout(r, 1000));
+  fleet.stop();
+  t.equal(most, 1, 'never two polls at once');
+  const reads = clients.map((c) => c.reads);
+  t.ok(Math.min(...reads) >= 1 && Math.max(...reads) - Math.min(...reads) <= 1, `every worker read about equally often (${reads.join(', ')})`);
+  t.ok(reads.reduce((a, b) => a + b, 0) >= 8, 'each worker at least once in 1 s at a 0.4 s interval');
+  t.equal(fleet.countAccepting('prefill'), 4, 'the polls fed the view');
+});
