@@ -53,3 +53,24 @@ export const SAFETY_RULES: readonly SafetyRule[] = [
   'tolerance-band',
   'stabilisation-window',
 ];
+
+/**
+ * The pdpilot policy's reason codes (docs/policies/pdpilot.md). Here rather
+ * than in policy/ because telemetry/ pre-sets every code as a metric label
+ * and may import only domain/ and lib/: one list serves both.
+ */
+export const PDPILOT_REASONS = [
+  'idle',
+  'warm-up',
+  'pool-too-small',
+  'slo-infeasible',
+  'plan-move',
+  'floor-move',
+  'hold-at-plan',
+  'hold-hysteresis',
+  'hold-cost',
+  'hold-within-error',
+  'reactive-prefill-pressure',
+  'reactive-decode-pressure',
+] as const;
+export type PdpilotReason = (typeof PDPILOT_REASONS)[number];

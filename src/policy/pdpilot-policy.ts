@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { DecisionReason, RoleChange, RoleTarget } from '../domain/decision.js';
+import { PDPILOT_REASONS, type DecisionReason, type PdpilotReason, type RoleChange, type RoleTarget } from '../domain/decision.js';
 import type { WorkerSnapshot } from '../domain/fleet.js';
 import { otherRole, type Role } from '../domain/role.js';
 import type { Forecaster } from '../forecast/forecaster.js';
@@ -73,22 +73,8 @@ export const PdpilotParamsSchema = Type.Object(
 );
 export type PdpilotParams = Static<typeof PdpilotParamsSchema>;
 
-/** Stable reason codes (metric label values). */
-export const PDPILOT_REASONS = [
-  'idle',
-  'warm-up',
-  'pool-too-small',
-  'slo-infeasible',
-  'plan-move',
-  'floor-move',
-  'hold-at-plan',
-  'hold-hysteresis',
-  'hold-cost',
-  'hold-within-error',
-  'reactive-prefill-pressure',
-  'reactive-decode-pressure',
-] as const;
-export type PdpilotReason = (typeof PDPILOT_REASONS)[number];
+/** Stable reason codes (metric label values): domain/decision.ts, shared with telemetry. */
+export { PDPILOT_REASONS, type PdpilotReason };
 
 /** One step of the walk from the current split toward the plan. */
 interface StepEconomics {

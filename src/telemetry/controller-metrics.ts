@@ -15,14 +15,15 @@ import type { LoadSample } from '../domain/load.js';
 import type { RequestOutcome } from '../domain/request.js';
 import { ROLES, type Role } from '../domain/role.js';
 import type { Slo } from '../domain/slo.js';
-import { SAFETY_RULES } from '../domain/decision.js';
+import { PDPILOT_REASONS, SAFETY_RULES } from '../domain/decision.js';
 import type { Clock } from '../lib/clock.js';
 import { meetsSlo } from '../lib/stats.js';
 import { SlidingTimeWindow } from '../lib/time-window.js';
 
 /**
  * Reason codes a policy's decision (and so a flip) can carry. The policies
- * keep their codes beside their logic; this list gathers them for the
+ * keep their codes beside their logic (pdpilot's in domain/decision.ts,
+ * spread in below); this list gathers them for the
  * `reason` label, and test/telemetry/reason-codes.test.ts fails when a
  * policy or the controller gains a code that is missing here.
  */
@@ -50,19 +51,8 @@ export const POLICY_REASON_CODES = [
   // oracle
   'oracle-best-split',
   'oracle-slo-infeasible',
-  // pdpilot (PDPILOT_REASONS); 'idle' is shared with dopd, dynamo-sla and oracle
-  'idle',
-  'warm-up',
-  'pool-too-small',
-  'slo-infeasible',
-  'plan-move',
-  'floor-move',
-  'hold-at-plan',
-  'hold-hysteresis',
-  'hold-cost',
-  'hold-within-error',
-  'reactive-prefill-pressure',
-  'reactive-decode-pressure',
+  // pdpilot; its 'idle' is shared with dopd, dynamo-sla and oracle
+  ...PDPILOT_REASONS,
   // an operator's manual role override, carried out by the live controller service
   'manual-override',
 ] as const;

@@ -10,7 +10,7 @@ import type { DecisionStatus } from '../../src/control/decision.js';
 import type { ActuationOutcome } from '../../src/control/ports.js';
 import type { SafetyRule } from '../../src/domain/decision.js';
 import type { WorkerStatus } from '../../src/domain/role.js';
-import { PDPILOT_REASONS } from '../../src/policy/pdpilot-policy.js';
+import { PDPILOT_REASONS } from '../../src/domain/decision.js';
 import {
   ACTUATION_OUTCOMES,
   CONTROLLER_REASON_CODES,
@@ -72,7 +72,7 @@ t.test('every reason code in src/policy/ and src/control/ is known to telemetry'
   for (const { path, text } of [...sourcesUnder('src/policy'), ...sourcesUnder('src/control')]) {
     for (const code of reasonCodeLiterals(text)) found.set(code, path);
   }
-  for (const code of PDPILOT_REASONS) found.set(code, 'src/policy/pdpilot-policy.ts PDPILOT_REASONS');
+  for (const code of PDPILOT_REASONS) found.set(code, 'src/domain/decision.ts PDPILOT_REASONS');
   // Guards against an extractor that silently stops matching: the sources hold well over twenty codes.
   t.ok(found.size >= 20, `found ${found.size} codes`);
   for (const [code, path] of found) t.ok(known.has(code), `${code} (${path}) is in POLICY_REASON_CODES or CONTROLLER_REASON_CODES`);
