@@ -20,3 +20,18 @@ export interface RequestOutcome {
   /** Time per output token after the first; 0 for single-token outputs. */
   tpotSeconds: number;
 }
+
+/**
+ * Joint SLO attainment and latency percentiles as the JSON contracts name
+ * them (DESIGN.md, bench JSON `at_scale_1`); `pdpilot replay --json` uses the
+ * same names for the same figures measured at the client.
+ */
+export interface LatencyFiguresJson {
+  attainment: number;
+  ttft_p50_s: number;
+  ttft_p90_s: number;
+  ttft_p99_s: number;
+  tpot_p50_s: number;
+  tpot_p90_s: number;
+  tpot_p99_s: number;
+}

@@ -1,4 +1,4 @@
-import type { RequestOutcome } from '../domain/request.js';
+import type { LatencyFiguresJson, RequestOutcome } from '../domain/request.js';
 import type { Slo } from '../domain/slo.js';
 import { jointAttainment, mean, percentiles } from '../lib/stats.js';
 import { OK, type ReplayRecord } from './outcome.js';
@@ -9,19 +9,13 @@ import { OK, type ReplayRecord } from './outcome.js';
  * a number, never NaN: with nothing to measure it is 0, and attainment with
  * no requests is 1 (lib/stats jointAttainment: nothing asked, nothing missed).
  */
-export interface ReplaySummary {
+export interface ReplaySummary extends LatencyFiguresJson {
   requests: number;
   completed: number;
   /** Failed requests by reason (StreamOutcome.reason), most frequent first. */
   failed: Record<string, number>;
   /** Fraction of all requests that completed with TTFT ≤ SLO and TPOT ≤ SLO; failures count as misses. */
   attainment: number;
-  ttft_p50_s: number;
-  ttft_p90_s: number;
-  ttft_p99_s: number;
-  tpot_p50_s: number;
-  tpot_p90_s: number;
-  tpot_p99_s: number;
   ttft_mean_s: number;
   tpot_mean_s: number;
   /** First send to last send: the time the load was offered over (the trace's span ÷ speedup, plus any lateness). */

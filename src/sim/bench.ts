@@ -1,3 +1,4 @@
+import type { LatencyFiguresJson } from '../domain/request.js';
 import type { Slo } from '../domain/slo.js';
 import { goodputRpsPerGpu } from '../lib/stats.js';
 import type { Profile } from '../perf/profile.js';
@@ -10,14 +11,7 @@ import type { SimResult } from './simulate.js';
 import { searchStaticSplit } from './static-best.js';
 
 /** DESIGN.md "Bench JSON": `at_scale_1`, the run at the trace's own rate. */
-export interface AtScale1Json {
-  attainment: number;
-  ttft_p50_s: number;
-  ttft_p90_s: number;
-  ttft_p99_s: number;
-  tpot_p50_s: number;
-  tpot_p90_s: number;
-  tpot_p99_s: number;
+export interface AtScale1Json extends LatencyFiguresJson {
   gpu_seconds: number;
   flips: number;
   completed: number;
