@@ -4,7 +4,7 @@ import type { WorkerSnapshot } from '../domain/fleet.js';
 import { otherRole, type Role } from '../domain/role.js';
 import type { Forecaster } from '../forecast/forecaster.js';
 import { observedMean } from './correction.js';
-import { bisectLargest } from '../lib/stats.js';
+import { bisectLargest, mean } from '../lib/stats.js';
 import { meanPrefillSeconds } from '../perf/capacity.js';
 import { kvTransferSeconds } from '../perf/latency.js';
 import type { Profile } from '../perf/profile.js';
@@ -256,13 +256,8 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
     queuedPrefill: number,
     queuedDecode: number,
   ): { hold: boolean; detail: Record<string, number> } {
-    const { slo, snapshot } = context;
-    const ttftP90 = observedMean(snapshot, 'prefill', 'ttftP90Seconds');
-    const tpotP90 = observedMean(snapshot, 'decode', 'tpotP90Seconds');
-    const readyPrefill = workers.filter((w) => w.role === 'prefill' && w.status === 'ready').length;
-    const decodeWorkers = workers.filter((w) => w.role === 'decode');
-    const kvUsage = decodeWorkers.length === 0 ? 0 : decodeWorkers.reduce((s, w) => s + w.kvUsage, 0) / decodeWorkers.length;
-    const backlogSeconds = readyPrefill === 0 ? Number.POSITIVE_INFINITY : (queuedPrefill * model.service.meanSeconds) / readyPrefill;
+    const { slo } = context;
+    const { ttftP90, tpotP90, kvUsage, backlogSeconds } = observePhases(context, workers, model.service.meanSeconds, queuedPrefill);
     const meeting =
       ttftP90 !== undefined && ttftP90 <= slo.ttftSeconds && (tpotP90 === undefined || tpotP90 <= slo.tpotSeconds) && backlogSeconds <= slo.ttftSeconds && !(queuedDecode > 0 && kvUsage >= this.params.kvPressure);
     const last = context.history[context.history.length - 1];
@@ -299,14 +294,11 @@ export class PdpilotPolicy implements ForecasterChoosingPolicy {
     queuedPrefill: number,
     queuedDecode: number,
   ): PolicyDecision | undefined {
-    const { slo, snapshot } = context;
-    const ttftP90 = observedMean(snapshot, 'prefill', 'ttftP90Seconds') ?? 0;
-    const tpotP90 = observedMean(snapshot, 'decode', 'tpotP90Seconds') ?? 0;
-    const readyPrefill = workers.filter((w) => w.role === 'prefill' && w.status === 'ready').length;
-    const decodeWorkers = workers.filter((w) => w.role === 'decode');
-    const kvUsage = decodeWorkers.length === 0 ? 0 : decodeWorkers.reduce((s, w) => s + w.kvUsage, 0) / decodeWorkers.length;
-    // Queued prompts take at least this long to clear on the ready prefill instances.
-    const backlogSeconds = readyPrefill === 0 ? Number.POSITIVE_INFINITY : (queuedPrefill * model.service.meanSeconds) / readyPrefill;
+    const { slo } = context;
+    const observed = observePhases(context, workers, model.service.meanSeconds, queuedPrefill);
+    const ttftP90 = observed.ttftP90 ?? 0;
+    const tpotP90 = observed.tpotP90 ?? 0;
+    const { kvUsage, backlogSeconds } = observed;
     // A late first token is the prefill's fault only when prompts are queued at prefill; a full decode KV delays it too.
     const prefillPressure = queuedPrefill > 0 && (ttftP90 > slo.ttftSeconds || backlogSeconds > slo.ttftSeconds);
     const decodePressure = tpotP90 > slo.tpotSeconds || (kvUsage >= this.params.kvPressure && queuedDecode > 0);
@@ -553,6 +545,33 @@ function unconstrainedBestSplit(pool: number, prefillHeadroom: (p: number) => nu
   return inPool && headroom(currentPrefill) >= headroom(best) ? currentPrefill : best;
 }
 
+/** Mean KV usage (0–1) of the decode workers; 0 when there are none. */
+function meanDecodeKvUsage(workers: readonly WorkerSnapshot[]): number {
+  const decodeWorkers = workers.filter((w) => w.role === 'decode');
+  return decodeWorkers.length === 0 ? 0 : decodeWorkers.reduce((s, w) => s + w.kvUsage, 0) / decodeWorkers.length;
+}
+
+/**
+ * What the last interval showed of each phase, as the reactive correction
+ * and the hold-within-error guard read it: the observed TTFT and TPOT p90
+ * (undefined when no request finished), the decode KV usage, and how long
+ * the queued prompts take at least to clear on the ready prefill instances.
+ */
+function observePhases(
+  context: PolicyContext,
+  workers: readonly WorkerSnapshot[],
+  prefillServiceMeanSeconds: number,
+  queuedPrefill: number,
+): { ttftP90: number | undefined; tpotP90: number | undefined; kvUsage: number; backlogSeconds: number } {
+  const readyPrefill = workers.filter((w) => w.role === 'prefill' && w.status === 'ready').length;
+  return {
+    ttftP90: observedMean(context.snapshot, 'prefill', 'ttftP90Seconds'),
+    tpotP90: observedMean(context.snapshot, 'decode', 'tpotP90Seconds'),
+    kvUsage: meanDecodeKvUsage(workers),
+    backlogSeconds: readyPrefill === 0 ? Number.POSITIVE_INFINITY : (queuedPrefill * prefillServiceMeanSeconds) / readyPrefill,
+  };
+}
+
 /** z of the 90th percentile of a normal: the observed TTFT figure is a p90. (Cantelli's distribution-free k = 3 on S was tried: it under-corrects the bursty code trace, docs/policies/pdpilot.md.) */
 const Z90 = 1.2816;
 /** φ(Z90): the standard normal density at its 90th percentile. */
@@ -586,15 +605,13 @@ export class BurstFactor {
   spread(): number {
     const n = this.recent.length;
     if (n < 2) return 0;
-    const mean = this.recent.reduce((a, b) => a + b, 0) / n;
-    const variance = this.recent.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
-    return Math.sqrt(variance) / mean;
+    const average = mean(this.recent);
+    const variance = this.recent.reduce((a, b) => a + (b - average) ** 2, 0) / (n - 1);
+    return Math.sqrt(variance) / average;
   }
 
   update(context: PolicyContext, workers: readonly WorkerSnapshot[], queuedDecode: number, kvPressure: number, linkBytesPerSecond: number): number {
-    const decodeWorkers = workers.filter((w) => w.role === 'decode');
-    const kvUsage = decodeWorkers.reduce((s, w) => s + w.kvUsage, 0) / Math.max(1, decodeWorkers.length);
-    const decodePressure = queuedDecode > 0 || kvUsage >= kvPressure;
+    const decodePressure = queuedDecode > 0 || meanDecodeKvUsage(workers) >= kvPressure;
     const blamed = decodePressure || this.decodePressureBefore;
     this.decodePressureBefore = decodePressure;
     const factor = blamed ? undefined : burstEvidence(context, workers, linkBytesPerSecond);
