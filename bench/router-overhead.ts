@@ -28,11 +28,11 @@
 // on a 2-core machine that also runs the router and 16 workers.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PDPILOT_BIN } from '../src/fleet/local-fleet.js';
+import { freePorts } from '../test/cli/fixtures/daemon-process.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -53,24 +53,6 @@ const PROMPT_TOKENS = 32;
 // = 64 ms per connection at 1,000 req/s, a response time of a few ms costs the
 // achieved rate only a few percent (wrk's delay() runs after each response).
 const CONNECTIONS = 64;
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-async function freePortRange(n: number): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 40000);
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) ok = await portFree(base + i);
-    if (ok) return base;
-  }
-  throw new Error(`no ${n} consecutive free ports`);
-}
 
 const PACED_LUA = join(dirname(fileURLToPath(import.meta.url)), 'wrk-paced.lua');
 try {
@@ -152,9 +134,9 @@ writeFileSync(
     source: 'bench/router-overhead.ts: a fast synthetic profile',
   }),
 );
-const basePort = await freePortRange(WORKERS);
-let routerPort = await freePortRange(1);
-while (routerPort >= basePort && routerPort < basePort + WORKERS) routerPort = await freePortRange(1);
+// Workers on basePort … basePort + WORKERS − 1, the router on the next one.
+const basePort = await freePorts(WORKERS + 1);
+const routerPort = basePort + WORKERS;
 const prefillWorkers = Math.floor(WORKERS / 2);
 const configPath = join(dir, 'config.json');
 writeFileSync(

@@ -4,49 +4,22 @@
 import t from 'tap';
 import OpenAI from 'openai';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PDPILOT_BIN } from '../../src/fleet/local-fleet.js';
+import { alive, freePorts } from '../cli/fixtures/daemon-process.js';
 import { MODEL, writeFastProfile } from './fixtures/fleet.js';
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/** A port p with p and p + 1 free (worker i listens on basePort + i). */
-async function freePortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const p = 20000 + Math.floor(Math.random() * 40000);
-    if ((await portFree(p)) && (await portFree(p + 1))) return p;
-  }
-  throw new Error('no free port pair');
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 t.test('pdpilot up: serves, then drains and stops cleanly on SIGTERM', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pdpilot-up-'));
-  const basePort = await freePortPair();
-  let routerPort = await freePortPair();
-  while (Math.abs(routerPort - basePort) <= 1) routerPort = await freePortPair();
+  const basePort = await freePorts(2);
+  const routerPort = await freePorts(2, [basePort, basePort + 1]);
   const config = {
     fleet: { mode: 'local', backend: 'sim', profile: writeFastProfile(5, dir), workers: 2, initialPrefill: 1, host: '127.0.0.1', basePort },
     router: { host: '127.0.0.1', port: routerPort, model: MODEL, maxTokens: 512, contextTokens: 4096 },
     store: { path: join(dir, 'state.json') },
-    // up also starts the admin API: on the free port after the router's (freePortPair), never the shared default 9400.
+    // up also starts the admin API: on the free port after the router's (freePorts(2)), never the shared default 9400.
     admin: { port: routerPort + 1, tokens: [] },
     telemetry: { logLevel: 'info' },
   };
