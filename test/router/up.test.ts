@@ -78,3 +78,41 @@ t.test('pdpilot up: serves, then drains and stops cleanly on SIGTERM', async (t)
   for (const w of workers) t.notOk(alive(w.pid!), `worker ${w.role} (pid ${w.pid}) is gone`);
   t.ok(logs.some((l) => l.msg === 'stopped'), 'logged the stop');
 });
+
+t.test('pdpilot up: a store file it cannot read stops it at start with exit 2 naming the file, and no worker left', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pdpilot-up-'));
+  const basePort = await freePorts(2);
+  const routerPort = await freePorts(2, [basePort, basePort + 1]);
+  const storePath = join(dir, 'state.json');
+  // The control plane opens the store on its own thread; its refusal must still reach the CLI as bad input.
+  writeFileSync(storePath, '{\n  "schemaVersion": 1,\n  "decisions": [,]\n}\n');
+  const configPath = join(dir, 'config.json');
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      fleet: { mode: 'local', backend: 'sim', profile: writeFastProfile(5, dir), workers: 2, initialPrefill: 1, host: '127.0.0.1', basePort },
+      router: { host: '127.0.0.1', port: routerPort, model: MODEL, maxTokens: 512, contextTokens: 4096 },
+      store: { path: storePath },
+      admin: { port: routerPort + 1, tokens: [] },
+      telemetry: { logLevel: 'info' },
+    }),
+  );
+  const child = spawn(process.execPath, [PDPILOT_BIN, 'up', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let stderr = '';
+  let stdout = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  t.equal(code, 2, 'exit code 2: bad input');
+  t.match(stderr, `${storePath}:3:`, 'names the file and the line');
+  t.match(stderr, /not valid JSON/);
+  const pids = stdout
+    .split('\n')
+    .filter((l) => l.includes('"worker ready"'))
+    .map((l) => (JSON.parse(l) as { pid: number }).pid);
+  t.equal(pids.length, 2, 'the workers had started');
+  for (const pid of pids) t.notOk(alive(pid), `worker pid ${pid} is gone`);
+});

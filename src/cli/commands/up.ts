@@ -5,7 +5,6 @@
 import { readdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig, type PdpilotConfig } from '../../config/index.js';
-import { IntervalLoadMeter } from '../../control/interval-load-meter.js';
 import { UsageError } from '../../domain/errors.js';
 import type { Role } from '../../domain/role.js';
 import { LocalFleet, type LocalWorkerSpec } from '../../fleet/local-fleet.js';
@@ -15,7 +14,7 @@ import { SystemClock } from '../../lib/clock.js';
 import { loadProfile } from '../../perf/profile.js';
 import { Router } from '../../router/router.js';
 import { createLogger, type Logger } from '../../telemetry/logger.js';
-import { controllerMetrics, observedWorkers, startDaemonServices, type DaemonServices } from '../daemon-services.js';
+import { ControlThread } from '../control-thread.js';
 import { action } from '../run.js';
 
 /** Prefill batch budget of local workers; the router's length-aware scorer prices queues with the same figure. */
@@ -122,17 +121,10 @@ async function up(config: PdpilotConfig, log: Logger): Promise<number> {
   const fleet = await startFleet(config, log);
 
   let router: Router | undefined;
-  let daemon: DaemonServices;
+  // Request reports go to the control thread (its interval meter and SLO metrics) once it runs; until then
+  // they are dropped, so the router, which the thread's start-up does not need, can come first.
+  let control: ControlThread | undefined;
   try {
-    const workers = observedWorkers(config, fleet.clients);
-    // The router measures the load the controller plans on: arrivals and outcomes go to the interval meter
-    // (forecaster, policy, history) and to the daemon's SLO metrics.
-    const meter = new IntervalLoadMeter(config.slo, clock.nowSeconds());
-    const metrics = controllerMetrics(
-      config,
-      workers.map((w) => w.id),
-      clock,
-    );
     const r = config.router;
     const created = await Router.create(fleet.clients, {
       settings: { model: r.model, maxTokens: r.maxTokens, contextTokens: r.contextTokens, requestTimeoutSeconds: r.requestTimeoutSeconds },
@@ -143,38 +135,26 @@ async function up(config: PdpilotConfig, log: Logger): Promise<number> {
       policy: config.policy.name ?? 'file',
       clock,
       listener: {
-        admitted: (request) => meter.recordArrival(request),
-        served: (outcome) => {
-          meter.recordOutcome(outcome);
-          metrics.recordRequestOutcome(outcome);
-        },
-        failed: () => metrics.recordRequestFailure(),
+        admitted: (request) => control?.admitted(request),
+        served: (outcome) => control?.served(outcome),
+        failed: () => control?.failed(),
       },
     });
     router = created;
     const url = await router.listen(r.host, r.port);
     log.info({ url, model: r.model, prefill: router.fleet.countAccepting('prefill'), decode: router.fleet.countAccepting('decode') }, 'router listening (OpenAI-compatible: /v1/completions, /v1/chat/completions, /v1/models; /metrics)');
-    daemon = await startDaemonServices({
-      config,
-      profile,
-      workers,
-      log,
-      meter,
-      metrics,
-      clock,
-      // The router stops choosing a worker as soon as its flip starts, instead of at its next poll.
-      onFlip: {
-        started: (change) => created.fleet.flipStarted(change.workerId),
-        finished: (change, state) => {
-          if (state === 'done') fleet.noteRole(change.workerId, change.to);
-          void created.fleet.flipFinished(change.workerId);
+    // The controller, its store, jobs and admin API run on a thread of their own (control-thread.ts says why).
+    control = await ControlThread.start(
+      { config, profile, workers: fleet.clients.map((c) => ({ id: c.id, url: c.url })) },
+      {
+        log,
+        // The router stops choosing a worker as soon as its flip starts, instead of at its next poll.
+        onFlipStarted: (workerId) => created.fleet.flipStarted(workerId),
+        onFlipFinished: (workerId, to, state) => {
+          if (state === 'done') fleet.noteRole(workerId, to);
+          void created.fleet.flipFinished(workerId);
         },
       },
-    });
-    const status = daemon.service.status();
-    log.info(
-      { url: daemon.url, policy: status.policy.name, intervalSeconds: status.intervalSeconds, advisory: status.advisory, paused: status.paused, tokens: config.admin.tokens.filter((t) => t.token !== undefined).length },
-      'controller running; admin API and /metrics listening',
     );
   } catch (error) {
     await router?.close(0);
@@ -191,7 +171,7 @@ async function up(config: PdpilotConfig, log: Logger): Promise<number> {
   // The controller stops after the router: the last requests' outcomes still reach the meter, and a flip
   // in progress finishes and is recorded before the store closes (an unfinished one resumes at the next start).
   log.info('stopping the controller, jobs and admin API; saving state');
-  await daemon.stop();
+  await control?.stop();
   await fleet.stop();
   log.info('stopped');
   return 0;
