@@ -134,6 +134,7 @@ export class ControllerService {
     await this.executor.seedFromStore();
     this.recovered = await this.executor.recover();
     this.lastDecision = (await this.deps.store.decisions({ limit: 1 })).items[0];
+    await this.observer.refresh();
   }
 
   /**
@@ -182,9 +183,9 @@ export class ControllerService {
     };
   }
 
-  /** The last observation of each worker (empty before the first tick). */
+  /** The newest reading of each worker: read at start, then at every tick. */
   fleet(): readonly WorkerObservation[] {
-    return this.observer.last?.workers ?? [];
+    return this.observer.workers;
   }
 
   hasWorker(workerId: WorkerId): boolean {
@@ -293,7 +294,7 @@ export class ControllerService {
    */
   private async enforceOverrides(): Promise<void> {
     if (this.flags.advisory) return;
-    const seen = new Map((this.observer.last?.workers ?? []).map((w) => [w.snapshot.id, w.snapshot]));
+    const seen = new Map(this.observer.workers.map((w) => [w.snapshot.id, w.snapshot]));
     for (const override of this.flags.overrides) {
       const worker = seen.get(override.workerId);
       if (!worker || worker.status !== 'ready' || worker.role === override.role || this.executor.isFlipping(override.workerId)) continue;

@@ -52,6 +52,7 @@ export interface WorkerObservation {
 export class LiveFleetObserver implements FleetObserver {
   private readonly lastRole = new Map<WorkerId, Role>();
   private latest: { interval: IntervalLoad; workers: WorkerObservation[]; atSeconds: number } | undefined;
+  private newest: readonly WorkerObservation[] = [];
 
   constructor(private readonly deps: LiveFleetObserverDeps) {}
 
@@ -60,11 +61,38 @@ export class LiveFleetObserver implements FleetObserver {
     return this.latest;
   }
 
+  /** The newest per-worker view: from the last observation, or from `refresh` before the first. */
+  get workers(): readonly WorkerObservation[] {
+    return this.newest;
+  }
+
+  /**
+   * Reads every worker without closing the load interval or deciding
+   * anything, so that status pages show the fleet from the start instead of
+   * an empty one until the first reconcile, one interval later.
+   */
+  async refresh(): Promise<void> {
+    this.newest = (await this.readWorkers()).workers;
+  }
+
   async observe(): Promise<Observation> {
     // The load interval is closed first so that a slow scrape does not shift arrivals into the next interval.
     const interval = this.deps.load.takeInterval(this.deps.clock.nowSeconds());
-    const results = await Promise.allSettled(this.deps.workers.map((w) => w.read()));
+    const { workers, synced } = await this.readWorkers();
     const atSeconds = this.deps.clock.nowSeconds();
+    this.latest = { interval, workers, atSeconds };
+    this.newest = workers;
+    // One sample per reconcile at the measured rate; the measured interval itself goes to the history record.
+    const load = onNominalIntervals(interval.load, this.deps.intervalSeconds)[0] ?? idleSample(interval.load.startSeconds, this.deps.intervalSeconds);
+    return {
+      snapshot: { atSeconds, workers: workers.map((w) => w.snapshot) },
+      load,
+      ...(synced ? {} : { synced: false }),
+    };
+  }
+
+  private async readWorkers(): Promise<{ workers: WorkerObservation[]; synced: boolean }> {
+    const results = await Promise.allSettled(this.deps.workers.map((w) => w.read()));
     let synced = true;
     const workers: WorkerObservation[] = [];
     this.deps.workers.forEach((worker, i) => {
@@ -87,13 +115,6 @@ export class LiveFleetObserver implements FleetObserver {
         error,
       });
     });
-    this.latest = { interval, workers, atSeconds };
-    // One sample per reconcile at the measured rate; the measured interval itself goes to the history record.
-    const load = onNominalIntervals(interval.load, this.deps.intervalSeconds)[0] ?? idleSample(interval.load.startSeconds, this.deps.intervalSeconds);
-    return {
-      snapshot: { atSeconds, workers: workers.map((w) => w.snapshot) },
-      load,
-      ...(synced ? {} : { synced: false }),
-    };
+    return { workers, synced };
   }
 }

@@ -130,8 +130,9 @@ t.test('a refused switch ends failed with the worker message', async (t) => {
 
 t.test('a worker never read makes the view unsynced: no decision; a worker that stops answering is stale, never moved', async (t) => {
   const s = setup(['prefill', 'decode', 'decode'], 2);
-  await s.service.start();
+  // Unreachable from the start: the first reading (at start) and the first tick never see it.
   (s.workers[1] as FakeWorker).unreachable = true;
+  await s.service.start();
   s.step();
   const first = await s.service.tick();
   t.equal(first.status, 'not-synced');
@@ -147,6 +148,32 @@ t.test('a worker never read makes the view unsynced: no decision; a worker that 
   t.same(held.applied, []);
   t.equal(s.service.fleet().find((w) => w.snapshot.id === 'w2')?.snapshot.status, 'stale');
   t.match(s.service.fleet().find((w) => w.snapshot.id === 'w2')?.error, /unreachable/);
+});
+
+t.test('the fleet view is read at start, before the first reconcile, without closing an interval or deciding', async (t) => {
+  const s = setup(['prefill', 'decode', 'decode'], 2);
+  (s.workers[2] as FakeWorker).reading.queuedRequests = 4;
+  await s.service.start();
+  t.same(
+    s.service.fleet().map((w) => [w.snapshot.id, w.snapshot.role, w.snapshot.status]),
+    [
+      ['w0', 'prefill', 'ready'],
+      ['w1', 'decode', 'ready'],
+      ['w2', 'decode', 'ready'],
+    ],
+  );
+  t.equal(s.service.fleet()[2]?.snapshot.queuedRequests, 4);
+  t.equal(s.service.observer.last, undefined, 'no observation (and so no interval) yet');
+  t.same((await s.store.decisions()).items, [], 'nothing decided');
+  t.same((await s.store.history()).length, 0, 'no load recorded');
+  // A worker unreachable at start is simply absent from the view, as at a tick.
+  const u = setup(['prefill', 'decode'], 1);
+  (u.workers[0] as FakeWorker).unreachable = true;
+  await u.service.start();
+  t.same(
+    u.service.fleet().map((w) => w.snapshot.id),
+    ['w1'],
+  );
 });
 
 t.test('advisory: decided and recorded, never acted; survives a restart on the same store', async (t) => {
