@@ -361,10 +361,13 @@ export class ControllerMetrics {
  * prom-client's default process and Node.js metrics (CPU, memory, event loop
  * lag, GC, handles) with the pdpilot_ prefix of DESIGN.md, e.g.
  * pdpilot_process_cpu_seconds_total, pdpilot_nodejs_eventloop_lag_seconds.
+ * The nodejs_ ones (event loop, heap, GC, handles) describe the thread that
+ * registers them: `pdpilot up` registers them once on its control thread
+ * (the daemon's registry) and once, as pdpilot_router_…, on the router's.
  * Call once per registry (a second call registers duplicates and throws).
  */
-export function registerProcessMetrics(registry: Registry): void {
-  collectDefaultMetrics({ register: registry, prefix: 'pdpilot_' });
+export function registerProcessMetrics(registry: Registry, prefix = 'pdpilot_'): void {
+  collectDefaultMetrics({ register: registry, prefix });
 }
 
 interface WindowFigures {

@@ -13,6 +13,7 @@ import type { WorkerClient } from '../../fleet/worker-client.js';
 import { SystemClock } from '../../lib/clock.js';
 import { loadProfile } from '../../perf/profile.js';
 import { Router } from '../../router/router.js';
+import { registerProcessMetrics } from '../../telemetry/controller-metrics.js';
 import { createLogger, type Logger } from '../../telemetry/logger.js';
 import { ControlThread } from '../control-thread.js';
 import { action } from '../run.js';
@@ -141,6 +142,9 @@ async function up(config: PdpilotConfig, log: Logger): Promise<number> {
       },
     });
     router = created;
+    // The router's own event loop, heap and GC (this thread's), beside its request metrics on its port; the
+    // daemon's pdpilot_nodejs_* on the admin port describe the control thread.
+    registerProcessMetrics(router.metrics.registry, 'pdpilot_router_');
     const url = await router.listen(r.host, r.port);
     log.info({ url, model: r.model, prefill: router.fleet.countAccepting('prefill'), decode: router.fleet.countAccepting('decode') }, 'router listening (OpenAI-compatible: /v1/completions, /v1/chat/completions, /v1/models; /metrics)');
     // The controller, its store, jobs and admin API run on a thread of their own (control-thread.ts says why).
