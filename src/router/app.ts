@@ -226,8 +226,12 @@ export function buildRouterApp(deps: RouterDeps): FastifyInstance {
       abort.abort();
     }, settings.requestTimeoutSeconds * 1000);
     const res = reply.raw;
+    // The time it waited on workers, set once served (−1 until then): when the response has gone out, the rest
+    // of its time in the router is the router's own.
+    let workerSeconds = -1;
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
+      else if (workerSeconds >= 0) metrics.observeOverhead(Math.max(0, clock.nowSeconds() - arrivedAt - workerSeconds));
     });
 
     const sse = p.stream ? new SseWriter(res, endpoint, id, created, settings.model, p.includeUsage, p.returnTokenIds) : undefined;
@@ -280,6 +284,7 @@ export function buildRouterApp(deps: RouterDeps): FastifyInstance {
       admission.finish();
     }
 
+    workerSeconds = result.workerSeconds;
     metrics.countRequest('ok');
     metrics.countTokens('output', result.tokens.length);
     const tpotSeconds = result.tokens.length > 1 ? (result.lastTokenAtSeconds - result.firstTokenAtSeconds) / (result.tokens.length - 1) : 0;

@@ -14,6 +14,8 @@ export type RetryReason = (typeof RETRY_REASONS)[number];
 // Buckets: TTFT SLOs sit between 0.1 s and a few seconds; TPOT SLOs between 10 and 200 ms.
 const TTFT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const TPOT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
+// The router's own time per request: tens of microseconds when all is well, milliseconds when its event loop stalls.
+const OVERHEAD_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
 
 export class RouterMetrics {
   readonly registry: Registry;
@@ -22,6 +24,7 @@ export class RouterMetrics {
   private readonly requests: Counter<'outcome'>;
   private readonly retries: Counter<'reason'>;
   private readonly tokens: Counter<'kind'>;
+  private readonly overhead: Histogram;
   readonly queueDepth: Gauge;
   readonly inFlight: Gauge<'role'>;
 
@@ -69,6 +72,12 @@ export class RouterMetrics {
       labelNames: ['kind'],
       registers,
     });
+    this.overhead = new Histogram({
+      name: 'pdpilot_router_overhead_seconds',
+      help: 'Time a served request spent in the router itself: from its handler start (body parsed and validated) to its response finished, less the time spent waiting on workers, seconds.',
+      buckets: OVERHEAD_BUCKETS,
+      registers,
+    });
     this.queueDepth = new Gauge({
       name: 'pdpilot_router_queue_depth',
       help: 'Requests admitted and waiting for their first token (bounded by router.maxQueue).',
@@ -107,6 +116,10 @@ export class RouterMetrics {
 
   observeTpot(seconds: number): void {
     this.tpotChild.observe(seconds);
+  }
+
+  observeOverhead(seconds: number): void {
+    this.overhead.observe(seconds);
   }
 
   countRequest(outcome: Outcome): void {

@@ -36,6 +36,8 @@ export interface GenerationResult {
   /** Clock seconds at which the first and the last token were emitted. */
   firstTokenAtSeconds: number;
   lastTokenAtSeconds: number;
+  /** Seconds spent waiting on workers (prefill calls, decode streams between tokens), failed attempts included: the rest of the request's time is the router's own. */
+  workerSeconds: number;
 }
 
 export interface RunnerLimits {
@@ -66,6 +68,7 @@ export class RequestRunner {
     const emitted: number[] = [];
     let firstAt = 0;
     let lastAt = 0;
+    const waited = { seconds: 0 };
     const emit = (token: number): boolean => {
       lastAt = this.clock.nowSeconds();
       if (emitted.length === 0) firstAt = lastAt;
@@ -81,9 +84,15 @@ export class RequestRunner {
       // When the prefill's first token is the last one wanted, no decode follows: the worker frees the KV at once
       // (no release round trip). Otherwise it holds it for the decode worker's pull.
       const retainKv = emitted.length + 1 < g.maxTokens;
-      const { result: pf, worker: p } = await this.prefill(g.requestId, context, retainKv, signal, budget);
+      const { result: pf, worker: p } = await this.prefill(g.requestId, context, retainKv, signal, budget, waited);
       let stopped = emit(pf.firstToken);
-      const done = (): GenerationResult => ({ tokens: emitted, finishReason: stopped ? 'stop' : 'length', firstTokenAtSeconds: firstAt, lastTokenAtSeconds: lastAt });
+      const done = (): GenerationResult => ({
+        tokens: emitted,
+        finishReason: stopped ? 'stop' : 'length',
+        firstTokenAtSeconds: firstAt,
+        lastTokenAtSeconds: lastAt,
+        workerSeconds: waited.seconds,
+      });
       if (stopped || emitted.length >= g.maxTokens) {
         this.release(p, pf.kvUrl);
         return done();
@@ -99,6 +108,16 @@ export class RequestRunner {
       const reserved = context.length + remaining;
       this.fleet.beginDecode(d, reserved);
       this.metrics.inFlightDecode.inc();
+      // Waiting on the decode worker = the stream's whole time less the router's own work on each token (emit).
+      // Counted once, before the result is made (a `finally` would run after `return done()` had read it).
+      const decodeStart = this.clock.nowSeconds();
+      let ownSeconds = 0;
+      let counted = false;
+      const countDecodeWait = () => {
+        if (counted) return;
+        counted = true;
+        waited.seconds += this.clock.nowSeconds() - decodeStart - ownSeconds;
+      };
       try {
         const client = this.fleet.workers[d]!.client;
         let expected = 1;
@@ -110,9 +129,12 @@ export class RequestRunner {
           // The worker numbers tokens from 1 after the prefill's; a gap or repeat would break the exactly-once promise.
           if (t.index !== expected) throw new RouterError('upstream_failed', `decode worker ${client.id} sent token index ${t.index}, expected ${expected}`);
           expected++;
+          const own = this.clock.nowSeconds();
           stopped = emit(t.token);
+          ownSeconds += this.clock.nowSeconds() - own;
           if (stopped || emitted.length >= g.maxTokens) break;
         }
+        countDecodeWait();
         return done();
       } catch (error) {
         if (!isWorkerFailure(error) || error.kind === 'aborted') throw error;
@@ -136,6 +158,7 @@ export class RequestRunner {
         }
         // Loop: prefill again over the prompt plus everything emitted, then decode on another worker.
       } finally {
+        countDecodeWait();
         this.fleet.endDecode(d, reserved);
         this.metrics.inFlightDecode.dec();
       }
@@ -148,6 +171,7 @@ export class RequestRunner {
     retainKv: boolean,
     signal: AbortSignal,
     budget: { handBacks: number },
+    waited: { seconds: number },
   ): Promise<{ result: PrefillResult; worker: number }> {
     const tried = new Set<number>();
     let failures = 0;
@@ -161,6 +185,7 @@ export class RequestRunner {
       const n = promptIds.length;
       this.fleet.beginPrefill(p, n);
       this.metrics.inFlightPrefill.inc();
+      const callStart = this.clock.nowSeconds();
       try {
         const result = await this.fleet.workers[p]!.client.prefill({ requestId, promptTokens: promptIds, ...(retainKv ? {} : { retainKv: false }) }, { signal });
         return { result, worker: p };
@@ -182,6 +207,7 @@ export class RequestRunner {
           if (++failures > this.limits.prefillRetries) throw new RouterError('upstream_failed', `prefill failed on ${failures} workers; last: ${error.message}`);
         }
       } finally {
+        waited.seconds += this.clock.nowSeconds() - callStart;
         this.fleet.endPrefill(p, n);
         this.metrics.inFlightPrefill.dec();
       }

@@ -161,3 +161,28 @@ t.test('metrics: TTFT and TPOT histograms and outcomes are exported', async (t) 
   t.match(text, /pdpilot_router_requests_total\{outcome="client_error"\} [1-9]/);
   t.match(text, /pdpilot_router_queue_depth 0/);
 });
+
+t.test("metrics: the router's own time excludes the time spent waiting on workers", async (t) => {
+  const overhead = async () => {
+    const text = await (await fetch(`${f.url}/metrics`)).text();
+    const count = Number(/^pdpilot_router_overhead_seconds_count (\S+)$/m.exec(text)?.[1]);
+    const sum = Number(/^pdpilot_router_overhead_seconds_sum (\S+)$/m.exec(text)?.[1]);
+    return { count, sum };
+  };
+  const before = await overhead();
+  // 40 decode steps of about 1 ms each: the request spends most of its time in the workers.
+  const started = performance.now();
+  const stream = await client.completions.create({ model: MODEL, prompt: 'a long answer', max_tokens: 40, stream: true, ignore_eos: true } as OpenAI.CompletionCreateParamsStreaming);
+  let chunks = 0;
+  for await (const chunk of stream) if (chunk.choices[0]?.text !== undefined) chunks++;
+  await client.completions.create({ model: MODEL, prompt: 'short', max_tokens: 40, ignore_eos: true } as OpenAI.CompletionCreateParamsNonStreaming);
+  const wallSeconds = (performance.now() - started) / 1000;
+  t.ok(chunks >= 40);
+  // A refused request is not served: it adds no sample.
+  await client.completions.create({ model: MODEL, prompt: 'x', max_tokens: 0 }).catch(() => undefined);
+  const after = await overhead();
+  t.equal(after.count - before.count, 2, 'one sample per served request');
+  const own = after.sum - before.sum;
+  t.ok(own > 0, `the router's own time is counted (${(own * 1000).toFixed(2)} ms)`);
+  t.ok(own < wallSeconds / 2, `and is a small part of the ${(wallSeconds * 1000).toFixed(0)} ms the requests took (${(own * 1000).toFixed(2)} ms)`);
+});
