@@ -1,5 +1,6 @@
 // Router overhead benchmark (a benchmark, never a timed test):
 //   npm run bench:router [-- --seconds N --workers N --rate R --rounds N --full-rate R --warmup S]
+//   (defaults: 5 s windows, 10 rounds, 16 workers, 1,000 req/s)
 //
 // Starts `pdpilot up` (a real process) over 16 fast sim workers on loopback
 // (8 prefill, 8 decode; every engine step ~0.5 ms), then drives it with wrk
@@ -12,10 +13,18 @@
 //           in OpenAI's format. The router asks the worker not to keep the KV
 //           (retainKv: false, docs/protocol.md), and so does the direct path:
 //           both do the same worker work, a prefill whose KV is freed at once.
-// Added latency = router − direct at p50 and p99, pooled from wrk's
-// microsecond histograms. Then, for information: the full path (max_tokens 4:
-// prefill, KV pull, decode) at --full-rate, and the router's maximum
-// throughput (max_tokens 1, 64 connections, unpaced).
+// Direct and router windows alternate for --rounds, so that whatever else the
+// machine does at a given moment (this is a shared 2-core VM) falls on both
+// paths alike. Added latency = router − direct at p50 and p99 of all the
+// requests of each path, pooled over the rounds from wrk's latency
+// distributions (1,000 quantiles per run, weighted by its requests); the
+// per-round differences and their median are printed too, and swing by
+// several ms from round to round on this machine. Then, for information: the full path (max_tokens 4:
+// prefill, KV pull, decode) at --full-rate, the router's maximum
+// throughput (max_tokens 1, 64 connections, unpaced), and the router's
+// latency at --rate while the admin API runs what-if simulations back to
+// back (the control plane's heaviest work, on its own thread since the
+// control thread), against a plain window just before.
 //
 // Why wrk and why paced: autocannon's rate option lets each connection send
 // its whole per-second quota back to back and then waits for the next second,
@@ -38,10 +47,10 @@ const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const SECONDS = arg('--seconds', 10);
+const SECONDS = arg('--seconds', 5);
 const WORKERS = arg('--workers', 16);
 const RATE = arg('--rate', 1000);
-const ROUNDS = arg('--rounds', 3);
+const ROUNDS = arg('--rounds', 10);
 // The full path (prefill, KV pull, three decode steps, NDJSON and SSE
 // streaming) costs the workers and the router several times the CPU of a
 // prefill, so on 2 cores it is measured at a rate they can carry.
@@ -74,6 +83,26 @@ interface Run {
   p50: number;
   p99: number;
   p999: number;
+  max: number;
+  /** Latency (µs) at the midpoint of each 0.1% of the requests: 1,000 quantiles (bench/wrk-paced.lua). */
+  quantiles: number[];
+}
+
+/**
+ * Percentile (ms) of several runs pooled: each run's 1,000 quantiles stand
+ * for a thousandth of its requests each, so a run counts by its requests.
+ * Resolution: 0.1% of a run's requests (ten points above the p99).
+ */
+function pooledPercentile(runs: readonly Run[], p: number): number {
+  const points = runs.flatMap((run) => run.quantiles.map((us) => ({ us, weight: run.requests / run.quantiles.length })));
+  points.sort((a, b) => a.us - b.us);
+  const total = points.reduce((sum, x) => sum + x.weight, 0);
+  let seen = 0;
+  for (const x of points) {
+    seen += x.weight;
+    if (seen >= (p / 100) * total) return x.us / 1000;
+  }
+  return Number.NaN;
 }
 
 interface Target {
@@ -100,7 +129,7 @@ function load(target: Target, seconds: number): Promise<Run> {
     child.once('exit', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('{'));
       if (code !== 0 || !line) return reject(new Error(`wrk exited ${code} without a result:\n${out}`));
-      const r = JSON.parse(line) as Record<'requests' | 'duration_us' | 'non2xx' | 'errors' | 'p50_us' | 'p99_us' | 'p999_us', number>;
+      const r = JSON.parse(line) as Record<'requests' | 'duration_us' | 'non2xx' | 'errors' | 'p50_us' | 'p99_us' | 'p999_us' | 'max_us', number> & { quantiles: number[] };
       resolve({
         requests: r.requests,
         requestsPerSecond: r.requests / (r.duration_us / 1e6),
@@ -109,6 +138,8 @@ function load(target: Target, seconds: number): Promise<Run> {
         p50: r.p50_us / 1000,
         p99: r.p99_us / 1000,
         p999: r.p999_us / 1000,
+        max: r.max_us / 1000,
+        quantiles: r.quantiles,
       });
     });
   });
@@ -134,9 +165,11 @@ writeFileSync(
     source: 'bench/router-overhead.ts: a fast synthetic profile',
   }),
 );
-// Workers on basePort … basePort + WORKERS − 1, the router on the next one.
-const basePort = await freePorts(WORKERS + 1);
+// Workers on basePort … basePort + WORKERS − 1, the router on the next port, the admin API on the one after.
+const basePort = await freePorts(WORKERS + 2);
 const routerPort = basePort + WORKERS;
+const adminPort = routerPort + 1;
+const READ_TOKEN = 'bench-read-token-0123456789';
 const prefillWorkers = Math.floor(WORKERS / 2);
 const configPath = join(dir, 'config.json');
 writeFileSync(
@@ -145,7 +178,7 @@ writeFileSync(
     fleet: { mode: 'local', backend: 'sim', profile, workers: WORKERS, initialPrefill: prefillWorkers, host: '127.0.0.1', basePort },
     router: { host: '127.0.0.1', port: routerPort, model: MODEL, maxQueue: 4096, maxTokens: 64, contextTokens: 8192 },
     store: { path: join(dir, 'state.json') },
-    admin: { tokens: [] },
+    admin: { port: adminPort, tokens: [{ name: 'bench', token: READ_TOKEN, scope: 'read' }] },
     telemetry: { logLevel: 'warn' },
   }),
 );
@@ -184,6 +217,22 @@ const viaRouter = (maxTokens: number, rate?: number): Target => ({
 });
 
 const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
+
+/** The router's pdpilot_router_overhead_seconds buckets (cumulative counts by upper bound, seconds). */
+async function overheadBuckets(): Promise<Map<number, number>> {
+  const text = await (await fetch(`${routerUrl}/metrics`)).text();
+  const buckets = new Map<number, number>();
+  for (const m of text.matchAll(/^pdpilot_router_overhead_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) buckets.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  return buckets;
+}
+
+/** Upper bound (ms) of the bucket that holds the p-th percentile of the counts added between two scrapes. */
+function bucketPercentile(before: Map<number, number>, after: Map<number, number>, p: number): { boundMs: number; count: number } {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  for (const le of bounds) if ((after.get(le) ?? 0) - (before.get(le) ?? 0) >= (p / 100) * total) return { boundMs: le * 1000, count: total };
+  return { boundMs: Number.NaN, count: total };
+}
 try {
   process.stdout.write(`router overhead: ${WORKERS} sim workers (${prefillWorkers} prefill), ${RATE} req/s, ${SECONDS} s per run, ${PROMPT_TOKENS}-token prompts\n`);
   // Warm-up: connections, JIT, the tokenizer tables (the first measured
@@ -196,20 +245,64 @@ try {
   // Direct and router runs alternate, so a change in the machine's background
   // load hits both paths alike; the median over rounds is the figure.
   const added: { p50: number; p99: number }[] = [];
+  const directRuns: Run[] = [];
+  const routerRuns: Run[] = [];
+  const ownBefore = await overheadBuckets();
   for (let round = 1; round <= ROUNDS; round++) {
     const d = await load(direct, SECONDS);
     const r = await load(viaRouter(1, RATE), SECONDS);
+    directRuns.push(d);
+    routerRuns.push(r);
     process.stdout.write(line(`round ${round} direct  (/v1/prefill on the workers)`, d));
     process.stdout.write(line(`round ${round} router  (/v1/completions, max_tokens 1)`, r));
     added.push({ p50: r.p50 - d.p50, p99: r.p99 - d.p99 });
     process.stdout.write(`round ${round} added by the router: p50 ${fmt(r.p50 - d.p50)}  p99 ${fmt(r.p99 - d.p99)}\n`);
   }
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? Number.NaN;
-  process.stdout.write(`added by the router, median of ${ROUNDS} rounds: p50 ${fmt(median(added.map((a) => a.p50)))}  p99 ${fmt(median(added.map((a) => a.p99)))}\n`);
+  process.stdout.write(`added by the router, median of the ${ROUNDS} rounds' differences: p50 ${fmt(median(added.map((a) => a.p50)))}  p99 ${fmt(median(added.map((a) => a.p99)))}\n`);
+  const pooled = (runs: Run[]) => ({ p50: pooledPercentile(runs, 50), p99: pooledPercentile(runs, 99), p999: pooledPercentile(runs, 99.9), requests: runs.reduce((n, run) => n + run.requests, 0) });
+  const pd = pooled(directRuns);
+  const pr = pooled(routerRuns);
+  const pooledLine = (name: string, x: ReturnType<typeof pooled>) => `pooled ${name}: p50 ${fmt(x.p50)}  p99 ${fmt(x.p99)}  p99.9 ${fmt(x.p999)}  over ${x.requests} requests\n`;
+  process.stdout.write(pooledLine('direct', pd) + pooledLine('router', pr));
+  process.stdout.write(`added by the router, all ${ROUNDS} rounds pooled: p50 ${fmt(pr.p50 - pd.p50)}  p99 ${fmt(pr.p99 - pd.p99)}  p99.9 ${fmt(pr.p999 - pd.p999)}\n`);
+  // The part of that which is the router's own code (handler to response, less the wait on workers), from its
+  // own histogram; the rest is the extra process hop: two more socket wake-ups, and the router's turn on a CPU.
+  const ownAfter = await overheadBuckets();
+  const own = (p: number) => bucketPercentile(ownBefore, ownAfter, p);
+  process.stdout.write(
+    `router's own time (pdpilot_router_overhead_seconds, bucket bounds): p50 ≤ ${fmt(own(50).boundMs)}  p99 ≤ ${fmt(own(99).boundMs)}  p99.9 ≤ ${fmt(own(99.9).boundMs)}  over ${own(50).count} requests\n`,
+  );
   // The full path opens connections of its own (router → decode workers, decode → prefill workers for KV pulls).
   await load(viaRouter(4, FULL_RATE), WARMUP_SECONDS);
   process.stdout.write(line(`router full path at ${FULL_RATE} req/s (max_tokens 4: prefill, KV pull, decode)`, await load(viaRouter(4, FULL_RATE), SECONDS)));
   process.stdout.write(line(`router max throughput (max_tokens 1, ${CONNECTIONS} connections, unpaced)`, await load(viaRouter(1), SECONDS)));
+
+  // The control plane's heavy work must not stall requests: a what-if simulation asked for on the admin API
+  // replays the recorded load (by now a few minutes at RATE) in the simulator, hundreds of ms of CPU each.
+  // They run back to back while the router carries RATE, and the router's latency is compared with a plain window.
+  const plain = await load(viaRouter(1, RATE), SECONDS);
+  const whatIfMs: number[] = [];
+  const busy = load(viaRouter(1, RATE), SECONDS);
+  let running = true;
+  void busy.finally(() => (running = false));
+  while (running) {
+    const started = performance.now();
+    const res = await fetch(`http://127.0.0.1:${adminPort}/api/v1/simulate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${READ_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ minutes: 60, policy: 'pdpilot' }),
+    });
+    await res.text();
+    if (!res.ok) throw new Error(`what-if answered ${res.status}`);
+    whatIfMs.push(performance.now() - started);
+  }
+  const during = await busy;
+  process.stdout.write(line(`router at ${RATE} req/s, plain window`, plain));
+  process.stdout.write(
+    line(`router at ${RATE} req/s while ${whatIfMs.length} what-ifs ran back to back (median ${median(whatIfMs).toFixed(0)} ms each)`, during) +
+      `  max: plain ${fmt(plain.max)}, during what-ifs ${fmt(during.max)}\n`,
+  );
 } finally {
   daemon.kill('SIGTERM');
   await exited;
