@@ -114,7 +114,7 @@ export const ConfigSchema = Type.Object(
           Type.Integer({
             minimum: 0,
             description:
-              'Local workers that start in the prefill role; the rest start as decode. Default: half of `fleet.workers` rounded down, moved into the range that `controller.minPerRole` allows. Local mode only.',
+              'Local workers that start in the prefill role; the rest start as decode. A restart on the same store brings back each worker that a recorded flip moved in the role that flip left it in. Default: half of `fleet.workers` rounded down, moved into the range that `controller.minPerRole` allows. Local mode only.',
           }),
         ),
         host: host('Address local workers bind to.'),

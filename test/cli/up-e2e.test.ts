@@ -213,7 +213,8 @@ t.test('pdpilot up: burst → flip recorded and visible, nothing lost; state sur
   t.match((await api('/api/v1/pause', { method: 'POST', token: ADMIN })).body, { paused: true }, 'pause with the admin token');
   t.match((await api('/api/v1/resume', { method: 'POST', token: ADMIN })).body, { paused: false }, 'resume');
 
-  // ---- SIGTERM: exits 0 with its workers stopped; the restart has the decisions, history and a warm forecaster
+  // ---- SIGTERM: exits 0 with its workers stopped; the restart has the decisions, history and a warm forecaster,
+  // and its workers come back in the roles the flips left them in, not in the configured 3P/1D.
   const before = await decisions();
   const historyBefore = ((await api('/api/v1/forecast?last=2000', { token: READ })).body.items as unknown[]).length;
   const firstPids = first.workerPids();
@@ -223,6 +224,12 @@ t.test('pdpilot up: burst → flip recorded and visible, nothing lost; state sur
   for (const pid of firstPids) t.notOk(alive(pid), `worker pid ${pid} stopped with the daemon`);
 
   const second = await start();
+  // (The last fleet view of the first run can be an interval old; the flips in the store are what it left.)
+  const readyAs = new Map(second.logs.filter((l) => l.msg === 'worker ready').map((l) => [l.worker, l.role]));
+  const restored = second.logs.filter((l) => l.msg.startsWith('restoring the role'));
+  t.equal(readyAs.get(flip.change.workerId), 'decode', `${flip.change.workerId}, flipped to decode in the first run, starts as decode`);
+  t.ok(restored.some((l) => l.worker === flip.change.workerId && l.role === 'decode'), 'and the daemon says so');
+  for (const l of restored) t.equal(readyAs.get(l.worker), l.role, `${String(l.worker)} started as the ${String(l.role)} it was restored to`);
   const afterTerm = await decisions();
   t.same(
     afterTerm.filter((d) => d.id <= before[0]!.id).map((d) => d.id),

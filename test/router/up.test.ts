@@ -5,6 +5,7 @@ import t from 'tap';
 import OpenAI from 'openai';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PDPILOT_BIN } from '../../src/fleet/local-fleet.js';
@@ -79,12 +80,12 @@ t.test('pdpilot up: serves, then drains and stops cleanly on SIGTERM', async (t)
   t.ok(logs.some((l) => l.msg === 'stopped'), 'logged the stop');
 });
 
-t.test('pdpilot up: a store file it cannot read stops it at start with exit 2 naming the file, and no worker left', async (t) => {
+t.test('pdpilot up: a store file it cannot read stops it at start with exit 2 naming the file, before any worker starts', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pdpilot-up-'));
   const basePort = await freePorts(2);
   const routerPort = await freePorts(2, [basePort, basePort + 1]);
   const storePath = join(dir, 'state.json');
-  // The control plane opens the store on its own thread; its refusal must still reach the CLI as bad input.
+  // The store is read for the workers' last roles before any worker starts (the control thread opens it again later).
   writeFileSync(storePath, '{\n  "schemaVersion": 1,\n  "decisions": [,]\n}\n');
   const configPath = join(dir, 'config.json');
   writeFileSync(
@@ -109,6 +110,40 @@ t.test('pdpilot up: a store file it cannot read stops it at start with exit 2 na
   t.equal(code, 2, 'exit code 2: bad input');
   t.match(stderr, `${storePath}:3:`, 'names the file and the line');
   t.match(stderr, /not valid JSON/);
+  t.notMatch(stdout, /"starting local workers"|"worker ready"/, 'no worker was started');
+});
+
+t.test('pdpilot up: a control plane that cannot start (its admin port is taken) exits 1 with the reason, and no worker is left', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pdpilot-up-'));
+  const basePort = await freePorts(2);
+  const routerPort = await freePorts(2, [basePort, basePort + 1]);
+  const adminPort = routerPort + 1;
+  // The admin API listens on the control thread, after the workers and the router have started.
+  const squatter = createServer();
+  await new Promise<void>((resolve) => squatter.listen(adminPort, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => squatter.close(() => resolve())));
+  const configPath = join(dir, 'config.json');
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      fleet: { mode: 'local', backend: 'sim', profile: writeFastProfile(5, dir), workers: 2, initialPrefill: 1, host: '127.0.0.1', basePort },
+      router: { host: '127.0.0.1', port: routerPort, model: MODEL, maxTokens: 512, contextTokens: 4096 },
+      store: { path: join(dir, 'state.json') },
+      admin: { port: adminPort, tokens: [] },
+      telemetry: { logLevel: 'info' },
+    }),
+  );
+  const child = spawn(process.execPath, [PDPILOT_BIN, 'up', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let stderr = '';
+  let stdout = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  t.equal(code, 1, 'exit code 1: a runtime failure');
+  t.match(stderr, /EADDRINUSE/, 'with the reason');
   const pids = stdout
     .split('\n')
     .filter((l) => l.includes('"worker ready"'))

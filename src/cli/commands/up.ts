@@ -3,9 +3,10 @@
 // /metrics) behind it, wired to each other and stopped in order on
 // SIGINT/SIGTERM. The parts live elsewhere; this file only connects them.
 import { readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadConfig, type PdpilotConfig } from '../../config/index.js';
-import { UsageError } from '../../domain/errors.js';
+import { InputError, UsageError } from '../../domain/errors.js';
 import type { Role } from '../../domain/role.js';
 import { LocalFleet, type LocalWorkerSpec } from '../../fleet/local-fleet.js';
 import { NativeWorkerClient } from '../../fleet/native-worker-client.js';
@@ -13,6 +14,8 @@ import type { WorkerClient } from '../../fleet/worker-client.js';
 import { SystemClock } from '../../lib/clock.js';
 import { loadProfile } from '../../perf/profile.js';
 import { Router } from '../../router/router.js';
+import { rolesAfterFlips } from '../../store/last-roles.js';
+import { parseStoreDocument } from '../../store/lowdb-store.js';
 import { registerProcessMetrics } from '../../telemetry/controller-metrics.js';
 import { createLogger, type Logger } from '../../telemetry/logger.js';
 import { ControlThread } from '../control-thread.js';
@@ -40,11 +43,12 @@ export function registerUp(program: Command): void {
     );
 }
 
-function localSpecs(config: PdpilotConfig): LocalWorkerSpec[] {
+/** Local worker specs: the configured split, except workers whose recorded flips left them in another role. */
+function localSpecs(config: PdpilotConfig, flipped: ReadonlyMap<string, Role>): LocalWorkerSpec[] {
   const { fleet } = config;
   const prefill = fleet.initialPrefill ?? Math.floor(fleet.workers / 2);
   return Array.from({ length: fleet.workers }, (_, i) => ({
-    role: i < prefill ? 'prefill' : 'decode',
+    role: flipped.get(`w${i}`) ?? (i < prefill ? 'prefill' : 'decode'),
     backend: fleet.backend,
     host: fleet.host,
     port: fleet.basePort + i,
@@ -71,6 +75,18 @@ function noVisibleGpu(): string | undefined {
   return nodes.length === 0 ? 'no /dev/nvidia* device (no NVIDIA driver or GPU on this machine)' : undefined;
 }
 
+/** The roles recorded flips left each worker in (none when the store does not exist yet). */
+async function rolesInStore(path: string): Promise<Map<string, Role>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw new InputError(path, `cannot read the store: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  return rolesAfterFlips(parseStoreDocument(text, path).flips);
+}
+
 interface Fleet {
   clients: WorkerClient[];
   /** Tells a local fleet a worker's role after a flip, so a restart after a crash keeps it. */
@@ -91,7 +107,11 @@ async function startFleet(config: PdpilotConfig, log: Logger): Promise<Fleet> {
     // silently ran on the simulator would report made-up latencies as measured ones.
     if (why) throw new UsageError(`fleet.backend is "cuda" but no GPU is visible: ${why}. Set fleet.backend to "sim" (or "cpu") to run without one.`);
   }
-  const fleet = new LocalFleet(localSpecs(config), {
+  // A restart brings the workers back in the roles their flips left them in. The store is read here, before any
+  // worker starts, so a file the control plane could not open stops the daemon before it has spawned anything.
+  const flipped = await rolesInStore(config.store.path);
+  for (const [worker, role] of flipped) log.info({ worker, role }, 'restoring the role the last flip left this worker in');
+  const fleet = new LocalFleet(localSpecs(config, flipped), {
     log: (line) => log.warn(line),
     restart: config.fleet.restart,
     onEvent: (event) => (event.kind === 'restarted' ? log.info(event, 'worker restarted') : log.error(event, `worker ${event.kind}`)),
