@@ -1,7 +1,7 @@
 // `pdpilot up` as a process: a local fleet of two sim workers and the router,
 // a completion through it, then SIGTERM mid-stream: the stream finishes, the
 // process exits 0, and no worker process is left behind.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import OpenAI from 'openai';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -80,21 +80,16 @@ t.test('pdpilot up: serves, then drains and stops cleanly on SIGTERM', async (t)
   t.ok(logs.some((l) => l.msg === 'stopped'), 'logged the stop');
 });
 
-t.test('pdpilot up: a store file it cannot read stops it at start with exit 2 naming the file, before any worker starts', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pdpilot-up-'));
-  const basePort = await freePorts(2);
-  const routerPort = await freePorts(2, [basePort, basePort + 1]);
-  const storePath = join(dir, 'state.json');
-  // The store is read for the workers' last roles before any worker starts (the control thread opens it again later).
-  writeFileSync(storePath, '{\n  "schemaVersion": 1,\n  "decisions": [,]\n}\n');
+/** A two-worker `pdpilot up` expected to fail at start: its exit code and output. */
+async function failedStart(t: Test, dir: string, ports: { basePort: number; routerPort: number; adminPort: number }, storePath: string) {
   const configPath = join(dir, 'config.json');
   writeFileSync(
     configPath,
     JSON.stringify({
-      fleet: { mode: 'local', backend: 'sim', profile: writeFastProfile(5, dir), workers: 2, initialPrefill: 1, host: '127.0.0.1', basePort },
-      router: { host: '127.0.0.1', port: routerPort, model: MODEL, maxTokens: 512, contextTokens: 4096 },
+      fleet: { mode: 'local', backend: 'sim', profile: writeFastProfile(5, dir), workers: 2, initialPrefill: 1, host: '127.0.0.1', basePort: ports.basePort },
+      router: { host: '127.0.0.1', port: ports.routerPort, model: MODEL, maxTokens: 512, contextTokens: 4096 },
       store: { path: storePath },
-      admin: { port: routerPort + 1, tokens: [] },
+      admin: { port: ports.adminPort, tokens: [] },
       telemetry: { logLevel: 'info' },
     }),
   );
@@ -107,47 +102,41 @@ t.test('pdpilot up: a store file it cannot read stops it at start with exit 2 na
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-  t.equal(code, 2, 'exit code 2: bad input');
-  t.match(stderr, `${storePath}:3:`, 'names the file and the line');
-  t.match(stderr, /not valid JSON/);
-  t.notMatch(stdout, /"starting local workers"|"worker ready"/, 'no worker was started');
+  const workerPids = stdout
+    .split('\n')
+    .filter((l) => l.includes('"worker ready"'))
+    .map((l) => (JSON.parse(l) as { pid: number }).pid);
+  return { code, stderr, stdout, workerPids };
+}
+
+async function twoWorkerPorts() {
+  const basePort = await freePorts(2);
+  const routerPort = await freePorts(2, [basePort, basePort + 1]);
+  return { basePort, routerPort, adminPort: routerPort + 1 };
+}
+
+t.test('pdpilot up: a store file it cannot read stops it at start with exit 2 naming the file, before any worker starts', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pdpilot-up-'));
+  const storePath = join(dir, 'state.json');
+  // The store is read for the workers' last roles before any worker starts (the control thread opens it again later).
+  writeFileSync(storePath, '{\n  "schemaVersion": 1,\n  "decisions": [,]\n}\n');
+  const r = await failedStart(t, dir, await twoWorkerPorts(), storePath);
+  t.equal(r.code, 2, 'exit code 2: bad input');
+  t.match(r.stderr, `${storePath}:3:`, 'names the file and the line');
+  t.match(r.stderr, /not valid JSON/);
+  t.notMatch(r.stdout, /"starting local workers"|"worker ready"/, 'no worker was started');
 });
 
 t.test('pdpilot up: a control plane that cannot start (its admin port is taken) exits 1 with the reason, and no worker is left', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pdpilot-up-'));
-  const basePort = await freePorts(2);
-  const routerPort = await freePorts(2, [basePort, basePort + 1]);
-  const adminPort = routerPort + 1;
+  const ports = await twoWorkerPorts();
   // The admin API listens on the control thread, after the workers and the router have started.
   const squatter = createServer();
-  await new Promise<void>((resolve) => squatter.listen(adminPort, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => squatter.listen(ports.adminPort, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => squatter.close(() => resolve())));
-  const configPath = join(dir, 'config.json');
-  writeFileSync(
-    configPath,
-    JSON.stringify({
-      fleet: { mode: 'local', backend: 'sim', profile: writeFastProfile(5, dir), workers: 2, initialPrefill: 1, host: '127.0.0.1', basePort },
-      router: { host: '127.0.0.1', port: routerPort, model: MODEL, maxTokens: 512, contextTokens: 4096 },
-      store: { path: join(dir, 'state.json') },
-      admin: { port: adminPort, tokens: [] },
-      telemetry: { logLevel: 'info' },
-    }),
-  );
-  const child = spawn(process.execPath, [PDPILOT_BIN, 'up', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  let stderr = '';
-  let stdout = '';
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-  t.equal(code, 1, 'exit code 1: a runtime failure');
-  t.match(stderr, /EADDRINUSE/, 'with the reason');
-  const pids = stdout
-    .split('\n')
-    .filter((l) => l.includes('"worker ready"'))
-    .map((l) => (JSON.parse(l) as { pid: number }).pid);
-  t.equal(pids.length, 2, 'the workers had started');
-  for (const pid of pids) t.notOk(alive(pid), `worker pid ${pid} is gone`);
+  const r = await failedStart(t, dir, ports, join(dir, 'state.json'));
+  t.equal(r.code, 1, 'exit code 1: a runtime failure');
+  t.match(r.stderr, /EADDRINUSE/, 'with the reason');
+  t.equal(r.workerPids.length, 2, 'the workers had started');
+  for (const pid of r.workerPids) t.notOk(alive(pid), `worker pid ${pid} is gone`);
 });
