@@ -3,10 +3,9 @@
 // /metrics) behind it, wired to each other and stopped in order on
 // SIGINT/SIGTERM. The parts live elsewhere; this file only connects them.
 import { readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadConfig, type PdpilotConfig } from '../../config/index.js';
-import { InputError, UsageError } from '../../domain/errors.js';
+import { UsageError } from '../../domain/errors.js';
 import type { Role } from '../../domain/role.js';
 import { LocalFleet, type LocalWorkerSpec } from '../../fleet/local-fleet.js';
 import { NativeWorkerClient } from '../../fleet/native-worker-client.js';
@@ -15,7 +14,7 @@ import { SystemClock } from '../../lib/clock.js';
 import { loadProfile } from '../../perf/profile.js';
 import { Router } from '../../router/router.js';
 import { rolesAfterFlips } from '../../store/last-roles.js';
-import { parseStoreDocument } from '../../store/lowdb-store.js';
+import { StoreFile } from '../../store/lowdb-store.js';
 import { registerProcessMetrics } from '../../telemetry/controller-metrics.js';
 import { createLogger, type Logger } from '../../telemetry/logger.js';
 import { ControlThread } from '../control-thread.js';
@@ -77,14 +76,8 @@ function noVisibleGpu(): string | undefined {
 
 /** The roles recorded flips left each worker in (none when the store does not exist yet). */
 async function rolesInStore(path: string): Promise<Map<string, Role>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw new InputError(path, `cannot read the store: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  return rolesAfterFlips(parseStoreDocument(text, path).flips);
+  const document = await new StoreFile(path).read();
+  return document ? rolesAfterFlips(document.flips) : new Map();
 }
 
 interface Fleet {
