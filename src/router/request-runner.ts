@@ -109,15 +109,11 @@ export class RequestRunner {
       this.fleet.beginDecode(d, reserved);
       this.metrics.inFlightDecode.inc();
       // Waiting on the decode worker = the stream's whole time less the router's own work on each token (emit).
-      // Counted once, before the result is made (a `finally` would run after `return done()` had read it).
+      // Added when the stream ends, before the result is made (a `finally` would run after `return done()` had
+      // read it), or when it fails; a request aborted or failed for good reports no overhead, so needs none.
       const decodeStart = this.clock.nowSeconds();
       let ownSeconds = 0;
-      let counted = false;
-      const countDecodeWait = () => {
-        if (counted) return;
-        counted = true;
-        waited.seconds += this.clock.nowSeconds() - decodeStart - ownSeconds;
-      };
+      const decodeWaitSeconds = () => this.clock.nowSeconds() - decodeStart - ownSeconds;
       try {
         const client = this.fleet.workers[d]!.client;
         let expected = 1;
@@ -134,10 +130,11 @@ export class RequestRunner {
           ownSeconds += this.clock.nowSeconds() - own;
           if (stopped || emitted.length >= g.maxTokens) break;
         }
-        countDecodeWait();
+        waited.seconds += decodeWaitSeconds();
         return done();
       } catch (error) {
         if (!isWorkerFailure(error) || error.kind === 'aborted') throw error;
+        waited.seconds += decodeWaitSeconds();
         // The KV may still be held at the prefill worker (a decode that failed before its pull): free it now.
         this.release(p, pf.kvUrl);
         if (error.kind === 'rejected') throw new RouterError('upstream_failed', `decode refused: ${error.message}`);
@@ -158,7 +155,6 @@ export class RequestRunner {
         }
         // Loop: prefill again over the prompt plus everything emitted, then decode on another worker.
       } finally {
-        countDecodeWait();
         this.fleet.endDecode(d, reserved);
         this.metrics.inFlightDecode.dec();
       }
