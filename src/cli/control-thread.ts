@@ -83,6 +83,7 @@ export class ControlThread implements RequestListener {
   private failures = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
+  private readonly firstRestartDelaySeconds: number;
   private restartDelaySeconds: number;
   private stopping = false;
   private stopped: (() => void) | undefined;
@@ -91,7 +92,8 @@ export class ControlThread implements RequestListener {
     private readonly init: ControlThreadInit,
     private readonly hooks: ControlThreadHooks,
   ) {
-    this.restartDelaySeconds = hooks.restartDelaySeconds ?? 1;
+    this.firstRestartDelaySeconds = hooks.restartDelaySeconds ?? 1;
+    this.restartDelaySeconds = this.firstRestartDelaySeconds;
   }
 
   /** Starts the thread and resolves once the control plane runs; rejects with its start-up error (a bad store file, a port in use). */
@@ -144,7 +146,7 @@ export class ControlThread implements RequestListener {
         switch (message.type) {
           case 'ready':
             ready = true;
-            this.restartDelaySeconds = this.hooks.restartDelaySeconds ?? 1;
+            this.restartDelaySeconds = this.firstRestartDelaySeconds;
             resolve();
             break;
           case 'start-failed':
@@ -169,9 +171,7 @@ export class ControlThread implements RequestListener {
       worker.on('exit', (code) => {
         if (this.worker === worker) this.worker = undefined;
         // Reports buffered for a thread that is gone belong to its interval, which is gone with it.
-        this.arrivals = [];
-        this.outcomes = [];
-        this.failures = 0;
+        this.clearReports();
         if (!ready) reject(new Error(`the control thread exited (code ${code}) before it was ready`));
         else if (!this.stopping) this.restartLater(code);
       });
@@ -205,6 +205,10 @@ export class ControlThread implements RequestListener {
     const arrivals = Float64Array.from(this.arrivals);
     const outcomes = Float64Array.from(this.outcomes);
     this.post({ type: 'requests', arrivals, outcomes, failures: this.failures }, [arrivals.buffer, outcomes.buffer]);
+    this.clearReports();
+  }
+
+  private clearReports(): void {
     this.arrivals = [];
     this.outcomes = [];
     this.failures = 0;
