@@ -151,6 +151,8 @@ export class Controller {
         snapshot,
         history: this.history.toArray(),
         forecast,
+        ...(observation.latency ? { latency: observation.latency } : {}),
+        ...(observation.recentRequests ? { recentRequests: observation.recentRequests } : {}),
         profile: this.deps.profile,
         slo: this.deps.slo,
         ...(observation.future ? { future: observation.future } : {}),

@@ -1,6 +1,7 @@
 import type { RoleChange } from '../domain/decision.js';
 import type { FleetSnapshot } from '../domain/fleet.js';
 import type { LoadSample } from '../domain/load.js';
+import type { IntervalLatency, ObservedRequest } from '../domain/observation.js';
 
 /**
  * What the controller observes each interval. Live, the fleet scraper builds
@@ -11,6 +12,13 @@ export interface Observation {
   snapshot: FleetSnapshot;
   /** Load of the interval that just ended. */
   load: LoadSample;
+  /** Latency and refusals of the interval that just ended, as the front door measured them. */
+  latency?: IntervalLatency;
+  /**
+   * A bounded sample of recent arrivals (the last intervals', oldest first),
+   * for policies that replay recent requests through a model of the fleet.
+   */
+  recentRequests?: readonly ObservedRequest[];
   /** True load of upcoming intervals; the simulator supplies it for the oracle policy only. */
   future?: readonly LoadSample[];
   /**

@@ -1,6 +1,7 @@
 import type { DecisionReason, RoleChange, RoleTarget } from '../domain/decision.js';
 import type { FleetSnapshot } from '../domain/fleet.js';
 import type { LoadSample } from '../domain/load.js';
+import type { IntervalLatency, ObservedRequest } from '../domain/observation.js';
 import type { Slo } from '../domain/slo.js';
 import type { LoadForecast } from '../forecast/forecaster.js';
 import type { Profile } from '../perf/profile.js';
@@ -14,6 +15,10 @@ export interface PolicyContext {
   /** Observed load of past intervals, oldest first (bounded history). */
   history: readonly LoadSample[];
   forecast: LoadForecast;
+  /** Latency and refusals of the interval that just ended (Observation.latency), when the observer measured them. */
+  latency?: IntervalLatency;
+  /** A bounded sample of recent arrivals, oldest first (Observation.recentRequests), when the observer keeps one. */
+  recentRequests?: readonly ObservedRequest[];
   profile: Profile;
   slo: Slo;
   /**
